@@ -1,0 +1,72 @@
+"""The interface every generator architecture offers the engine, after the StyleGAN convention.
+
+``mapping(z) -> w`` and ``synthesis(w) -> image`` are separate so walks can run in W space
+and truncation applies in one place; ``frames`` is the fast path the player uses.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+
+from engine.generators.card import ModelCard
+from engine.generators.device import Placement
+
+
+class Generator(ABC):
+    """A loaded, ready-to-run generator on one device.
+
+    Attributes:
+        card: the model card (name, architecture, licence...).
+        placement: device and compute dtype.
+        z_dim: latent size of z.
+        w_dim: size of one W vector.
+        num_ws: how many W vectors synthesis takes (1 for architectures without styles).
+        resolution: output height and width in pixels.
+    """
+
+    card: ModelCard
+    placement: Placement
+    z_dim: int
+    w_dim: int
+    num_ws: int
+    resolution: int
+
+    @property
+    def device(self) -> torch.device:
+        return self.placement.device
+
+    @abstractmethod
+    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        """(B, z_dim) -> (B, num_ws, w_dim), truncated toward the average W by ``psi``."""
+
+    @abstractmethod
+    def synthesis(self, w: torch.Tensor) -> torch.Tensor:
+        """(B, num_ws, w_dim) -> (B, 3, H, W) float image in the card's output range."""
+
+    def to_tensor(self, z: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Latents (B, z_dim) or (z_dim,) as float32 on the device (the mapping runs in fp32)."""
+        t = torch.as_tensor(np.asarray(z, dtype=np.float32) if isinstance(z, np.ndarray) else z)
+        if t.ndim == 1:
+            t = t[None]
+        return t.to(self.device, torch.float32)
+
+    @torch.inference_mode()
+    def __call__(self, z: np.ndarray | torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        """Float images (B, 3, H, W) for latents z, in the card's output range."""
+        return self.synthesis(self.mapping(self.to_tensor(z), truncation_psi)).float()
+
+    @torch.inference_mode()
+    def frames(self, z: np.ndarray | torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        """Display-ready frames (B, H, W, 3) uint8 RGB on the device: the player's fast path."""
+        return self.frames_from_w(self.mapping(self.to_tensor(z), truncation_psi))
+
+    @torch.inference_mode()
+    def frames_from_w(self, w: torch.Tensor) -> torch.Tensor:
+        """Like :meth:`frames` for W (B, num_ws, w_dim) given directly."""
+        low, high = self.card.output_range
+        image = self.synthesis(w.to(self.device))  # (B, 3, H, W) in [low, high]
+        scaled = (image.float() - low) * (255.0 / (high - low))
+        return scaled.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()

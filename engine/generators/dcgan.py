@@ -1,0 +1,82 @@
+"""DCGAN generator (the PyTorch tutorial architecture), rebuilt from its tensors' shapes.
+
+Layout of the state dict (``main.N.*``): transposed convolutions 4x4 (stride 1 from the 1x1
+latent, then stride 2), each followed by BatchNorm + ReLU, the last by Tanh. Batch norms are
+folded into the convolutions at load time (eval mode only), which is exact up to float
+rounding and saves a pass over every activation.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+from torch import nn
+
+from engine.generators.base import Generator
+from engine.generators.card import ModelCard
+from engine.generators.device import Placement
+from engine.generators.errors import ModelError
+
+BN_EPS = 1e-5
+_CONV = re.compile(r"^main\.(\d+)\.weight$")
+
+
+def conv_indices(tensors: dict[str, torch.Tensor]) -> list[int]:
+    """Module indices of the transposed convolutions, in order."""
+    found = [int(m.group(1)) for k, v in tensors.items() if (m := _CONV.match(k)) and v.ndim == 4]
+    return sorted(found)
+
+
+class DCGANGenerator(Generator):
+    """DCGAN with z -> image; W is z itself (one W vector), truncation scales toward 0."""
+
+    def __init__(self, card: ModelCard, tensors: dict[str, torch.Tensor], placement: Placement,
+                 source: str) -> None:
+        self.card = card
+        self.placement = placement
+        indices = conv_indices(tensors)
+        if not indices:
+            raise ModelError(source, "no DCGAN layers (main.N.weight) in the weights")
+        layers: list[nn.Module] = []
+        for position, index in enumerate(indices):
+            weight = tensors[f"main.{index}.weight"].float()  # (C_in, C_out, 4, 4)
+            bias = torch.zeros(weight.shape[1])
+            last = position == len(indices) - 1
+            if not last:
+                weight, bias = _fold_batch_norm(tensors, index + 1, weight, source)
+            conv = nn.ConvTranspose2d(weight.shape[0], weight.shape[1], weight.shape[2],
+                                      stride=1 if position == 0 else 2,
+                                      padding=0 if position == 0 else 1)
+            conv.weight.data.copy_(weight)
+            conv.bias.data.copy_(bias)
+            layers += [conv, nn.Tanh() if last else nn.ReLU(inplace=True)]
+        self.net = nn.Sequential(*layers).eval().requires_grad_(False)
+        self.net.to(placement.device, placement.dtype)
+        self.z_dim = self.w_dim = int(tensors[f"main.{indices[0]}.weight"].shape[0])
+        self.num_ws = 1
+        self.resolution = 4 * 2 ** (len(indices) - 1)
+        if card.latent_dim != self.z_dim or card.resolution != self.resolution:
+            raise ModelError(source, (
+                f"weights are for latent dim {self.z_dim} at {self.resolution}px but the model "
+                f"card says latent dim {card.latent_dim} at {card.resolution}px"))
+
+    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        return (z * truncation_psi)[:, None, :]  # (B, 1, z_dim); the prior's mean is 0
+
+    def synthesis(self, w: torch.Tensor) -> torch.Tensor:
+        x = w[:, 0, :, None, None].to(self.placement.dtype)  # (B, z_dim, 1, 1)
+        return self.net(x)  # (B, 3, H, W) in [-1, 1]
+
+
+def _fold_batch_norm(tensors: dict[str, torch.Tensor], bn: int, weight: torch.Tensor,
+                     source: str) -> tuple[torch.Tensor, torch.Tensor]:
+    names = [f"main.{bn}.{p}" for p in ("weight", "bias", "running_mean", "running_var")]
+    missing = [n for n in names if n not in tensors]
+    if missing:
+        raise ModelError(source, f"missing tensor {missing[0]}")
+    gamma, beta, mean, var = (tensors[n].float() for n in names)
+    if gamma.shape[0] != weight.shape[1]:
+        raise ModelError(source, f"{names[0]} has {gamma.shape[0]} channels, expected {weight.shape[1]}")
+    scale = gamma / torch.sqrt(var + BN_EPS)
+    return weight * scale[None, :, None, None], beta - mean * scale

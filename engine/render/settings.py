@@ -1,0 +1,63 @@
+"""Typed render settings: output size, fit, filter and the look (grade, grain, vignette)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+Fit = Literal["contain", "cover"]
+Filter = Literal["lanczos", "bicubic"]
+
+
+@dataclass(frozen=True)
+class Look:
+    """Colour and texture of the final image; the defaults change nothing."""
+
+    exposure: float = 0.0
+    contrast: float = 1.0
+    saturation: float = 1.0
+    brightness: float = 1.0
+    vignette: float = 0.0
+    grain: float = 0.0
+
+    def with_(self, **changes: float) -> Look:
+        return replace(self, **changes)
+
+    @property
+    def features(self) -> tuple[bool, bool, bool]:
+        """Which optional stages (grade, vignette, grain) this look needs."""
+        grade = (self.exposure, self.contrast, self.saturation) != (0.0, 1.0, 1.0)
+        return grade, self.vignette > 0.0, self.grain > 0.0
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How generated frames become output frames.
+
+    Attributes:
+        width, height: output size in pixels.
+        fit: "contain" letterboxes the whole image; "cover" fills the output and crops.
+        filter: "lanczos" (Lanczos-3, sharpest) or "bicubic" (Catmull-Rom, softer).
+        background: letterbox colour, RGB in 0..1.
+    """
+
+    width: int = 1920
+    height: int = 1080
+    fit: Fit = "contain"
+    filter: Filter = "lanczos"
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"output size must be positive, got {self.width}x{self.height}")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1920x1080' -> (1920, 1080); ValueError with the expected form otherwise."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if w <= 0 or h <= 0 or w > 16384 or h > 16384:
+        raise ValueError(f"size {text!r} is out of range (1..16384 each)")
+    return w, h
