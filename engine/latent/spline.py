@@ -5,7 +5,7 @@ where the path passes a keyframe. We interpolate the keyframes' directions with 
 interpolating cubic spline (natural for open paths, periodic for closed ones; both C2),
 normalise the result back onto the unit sphere (normalisation is smooth away from the
 origin, so C2 survives), and scale by a cubic spline of the keyframes' own norms, so the
-path passes through every keyframe exactly and |z| stays between their norms.
+path passes through every keyframe exactly and |z| stays close to theirs.
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ class SphericalSpline:
         self.count = len(keys)
         self._direction = _CubicSpline(keys / norms[:, None], periodic)
         self._radius = _CubicSpline(norms[:, None], periodic)
-        self._radius_bounds = (float(norms.min()), float(norms.max()))
 
     @property
     def span(self) -> float:
@@ -88,6 +87,5 @@ class SphericalSpline:
     def __call__(self, u: float) -> np.ndarray:
         direction = self._direction(u)
         direction /= max(float(np.linalg.norm(direction)), 1e-12)
-        # The radius spline can overshoot the keys slightly; keep it between them.
-        radius = float(np.clip(self._radius(u)[0], *self._radius_bounds))
-        return direction * radius
+        # No clipping of the radius: a clip would put a kink at the smallest/largest key.
+        return direction * float(self._radius(u)[0])

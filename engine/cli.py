@@ -1,0 +1,156 @@
+"""The ``vernissage`` command: render, bench and models (play, check come with the player and shows)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+from engine.frames import WALKS, WalkSource, make_walk
+from engine.generators import DEFAULT_MODEL, ModelError, available_models, load_generator
+from engine.record import RecordError
+from engine.render import Look, RenderContextError, RenderSettings, parse_size
+
+log = logging.getLogger("vernissage")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fps(text: str) -> Fraction:
+    try:
+        value = Fraction(text).limit_denominator(1001)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"fps {text!r} is not a number (e.g. 30, 29.97, 60)") from None
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError(f"fps {text} is out of range (0, 1000]")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that draws frames."""
+    p.add_argument("--model", default=None, help=f"model name or path (default {DEFAULT_MODEL})")
+    p.add_argument("--size", type=_size, default=(1920, 1080), help="output WxH (default 1920x1080)")
+    p.add_argument("--fps", type=_fps, default=Fraction(30), help="frames per second (default 30)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the walk (default 0)")
+    p.add_argument("--walk", choices=WALKS, default=None,
+                   help="what plays when no show is given: loop, noise or wander (default wander)")
+    p.add_argument("--period", type=_positive, default=12.0, help="loop period in seconds (default 12)")
+    p.add_argument("--speed", type=_positive, default=0.25, help="wander: new faces per second (default 0.25)")
+    p.add_argument("--fit", choices=("contain", "cover"), default="contain",
+                   help="contain: letterbox the square image; cover: fill and crop")
+    p.add_argument("--filter", choices=("lanczos", "bicubic"), default="lanczos")
+    p.add_argument("--grain", type=float, default=0.0, help="film grain strength, e.g. 0.03")
+    p.add_argument("--vignette", type=float, default=0.0, help="vignette strength 0..1")
+    p.add_argument("--truncation", type=float, default=1.0, help="truncation psi (1 = none)")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if present, else cpu)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vernissage", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    render = sub.add_parser("render", help="render frame-exactly to PNG frames or a video file")
+    render.add_argument("show", nargs="?", help="show script (comes with show scripts; omit for a walk)")
+    render.add_argument("-o", "--output", required=True, type=Path,
+                        help="a directory (PNG frames), or .mp4 (H.264), .mov (ProRes 4444), .mkv (FFV1)")
+    length = render.add_mutually_exclusive_group()
+    length.add_argument("--seconds", type=_positive, help="duration in seconds")
+    length.add_argument("--frames", type=int, help="exact number of frames")
+    render.add_argument("--start", type=float, default=0.0, help="show time of the first frame")
+    render.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_output_options(render)
+
+    bench = sub.add_parser("bench", help="measure generator and offline render speed against a naive baseline")
+    bench.add_argument("--frames", type=int, default=60, help="frames per measurement (default 60)")
+    bench.add_argument("--size", type=_size, default=(1920, 1080))
+    bench.add_argument("--model", default=DEFAULT_MODEL)
+    bench.add_argument("--json", type=Path, help="also write the figures as JSON here")
+
+    models = sub.add_parser("models", help="list available models")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_sub.add_parser("list", help="models found by name, with their cards")
+    return parser
+
+
+def walk_source(args: argparse.Namespace, dim: int) -> WalkSource:
+    path = make_walk(args.walk or "wander", args.seed, dim, args.period, args.speed)
+    look = Look(grain=args.grain, vignette=args.vignette)
+    return WalkSource(path, look, args.truncation)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from engine.offline import render_offline
+
+    if args.show:
+        log.error("%s: show scripts are not supported yet; use --walk", args.show)
+        return 2
+    generator = load_generator(args.model or DEFAULT_MODEL, device=args.device)
+    log.info("model %s on %s", generator.card.name, generator.placement.describe())
+    source = walk_source(args, generator.z_dim)
+    if args.frames is not None:
+        frames = args.frames
+    elif args.seconds is not None:
+        frames = round(args.seconds * args.fps)
+    elif source.period is not None:
+        frames = round(source.period * args.fps)  # exactly one period: a seamless video loop
+    else:
+        frames = round(10 * args.fps)
+    width, height = args.size
+    settings = RenderSettings(width, height, fit=args.fit, filter=args.filter)
+    report = render_offline(source, generator, settings, args.output, frames, args.fps,
+                            start=args.start, progress=not args.no_progress)
+    log.info("wrote %d frames to %s in %.1f s (%.1f frames/s)", report.frames, report.output,
+             report.seconds, report.fps)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from engine.bench import run_offline_bench
+
+    run_offline_bench(args.model, args.size, args.frames, args.json)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    cards = available_models()
+    if not cards:
+        print("no models found")
+    for card in cards:
+        print(f"{card.name:24s} {card.architecture:10s} z {card.latent_dim:4d}  {card.resolution}px")
+    return 0
+
+
+COMMANDS = {"render": cmd_render, "bench": cmd_bench, "models": cmd_models}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except (ModelError, RecordError, RenderContextError) as exc:
+        log.error("%s", exc)
+        return 1
+    except KeyboardInterrupt:
+        log.warning("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

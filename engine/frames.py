@@ -1,0 +1,74 @@
+"""What the engine shows at time t: a typed frame description, independent of GL and torch.
+
+A frame source is any object mapping show time to a :class:`FrameSpec`; walks are one kind,
+show scripts another. Everything downstream (generation, rendering, recording) only ever
+sees FrameSpecs, so live and offline runs share one path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from engine.latent import GreatCircleLoop, LatentPath, NoiseLoop, Wander
+from engine.render.settings import Look
+
+WALKS = ("loop", "noise", "wander")
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """Everything needed to draw one frame.
+
+    Attributes:
+        latent: z of the face, (z_dim,) float64.
+        truncation: psi toward the model's average (1 = none).
+        look: grade, grain, vignette, brightness for this frame.
+    """
+
+    latent: np.ndarray = field(repr=False)
+    truncation: float = 1.0
+    look: Look = Look()
+
+
+class FrameSource(Protocol):
+    """Show time (seconds) -> FrameSpec; ``period`` is set for sources that loop exactly."""
+
+    @property
+    def period(self) -> float | None: ...
+
+    def __call__(self, t: float) -> FrameSpec: ...
+
+
+@dataclass(frozen=True)
+class WalkSource:
+    """A latent walk shown with one look: what ``render --walk`` plays."""
+
+    path: LatentPath
+    look: Look = Look()
+    truncation: float = 1.0
+
+    @property
+    def period(self) -> float | None:
+        return self.path.period
+
+    def __call__(self, t: float) -> FrameSpec:
+        return FrameSpec(self.path(t), self.truncation, self.look)
+
+
+def make_walk(kind: str, seed: int, dim: int, period: float = 12.0, speed: float = 0.25,
+              radius: float | None = None) -> LatentPath:
+    """The walk called ``kind``: "loop" (great circle), "noise" (noise loop) or "wander".
+
+    ``radius`` (0..1] is how far a loop strays from the seed's face; None takes the kind's
+    default (a full great circle; 0.6 for the noise loop).
+    """
+    if kind == "loop":
+        return GreatCircleLoop(seed, dim, period, 1.0 if radius is None else radius)
+    if kind == "noise":
+        return NoiseLoop(seed, dim, period, 0.6 if radius is None else radius)
+    if kind == "wander":
+        return Wander(seed, dim, speed)
+    raise ValueError(f"unknown walk {kind!r}; expected one of {', '.join(WALKS)}")

@@ -1,0 +1,181 @@
+"""Where finished frames go: a numbered PNG sequence or a video file.
+
+Video is frame-exact: the stream's time base is 1/fps and frame i has pts i, so a player
+shows frame i at exactly i / fps and the file holds exactly the frames written.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+import av
+import numpy as np
+from PIL import Image
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
+BT709 = 1  # ISO/IEC 23091-4 code for BT.709 primaries, transfer and matrix
+
+
+class RecordError(Exception):
+    """Recording failed; ``str()`` is one line naming the file and the cause."""
+
+
+class FrameSink(Protocol):
+    """Takes (H, W, 3) uint8 RGB frames in order."""
+
+    path: Path
+    frames_written: int
+
+    def write(self, frame: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class VideoCodec:
+    codec: str
+    pix_fmt: str
+    options: dict[str, str]
+
+
+def video_codec(suffix: str, quality: str) -> VideoCodec:
+    """H.264 yuv420p for .mp4, ProRes 4444 for .mov, lossless FFV1 for .mkv.
+
+    ``quality`` is "final" (x264 preset medium, CRF 16: offline renders) or "live"
+    (preset ultrafast: recording while playing, where time matters more than bits).
+    """
+    if suffix == ".mov":
+        return VideoCodec("prores_ks", "yuva444p10le", {"profile": "4", "vendor": "apl0"})
+    if suffix == ".mkv":
+        return VideoCodec("ffv1", "yuv444p", {"level": "3"})
+    preset = "ultrafast" if quality == "live" else "medium"
+    return VideoCodec("libx264", "yuv420p", {"preset": preset, "crf": "16"})
+
+
+class VideoFile:
+    """A video file written through PyAV (FFmpeg in the wheel).
+
+    Args:
+        path: .mp4 (H.264), .mov (ProRes 4444) or .mkv (FFV1).
+        fps: frames per second (a Fraction or float; 29.97 -> 30000/1001).
+        size: (width, height); H.264 yuv420p needs both even.
+        quality: "final" or "live" (see :func:`video_codec`).
+        fragmented: write a fragmented MP4, playable up to the last fragment even if the
+            process dies or the disk fills before close (used for live recording).
+    """
+
+    def __init__(self, path: Path, fps: float | Fraction, size: tuple[int, int],
+                 quality: str = "final", fragmented: bool = False) -> None:
+        self.path = Path(path)
+        self.frames_written = 0
+        width, height = size
+        spec = video_codec(self.path.suffix.lower(), quality)
+        if spec.pix_fmt == "yuv420p" and (width % 2 or height % 2):
+            raise RecordError(f"{self.path}: H.264 needs an even width and height, got {width}x{height}")
+        options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} if fragmented else {}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._container = av.open(str(self.path), mode="w", options=options)
+            rate = Fraction(fps).limit_denominator(1001)
+            self._stream = self._container.add_stream(spec.codec, rate=rate, options=spec.options)
+        except (OSError, av.error.FFmpegError) as exc:
+            raise RecordError(f"{self.path}: cannot open for writing ({exc})") from None
+        self._stream.width, self._stream.height = width, height
+        self._stream.pix_fmt = spec.pix_fmt
+        self._stream.time_base = 1 / rate
+        codec = self._stream.codec_context
+        codec.time_base = 1 / rate
+        codec.color_primaries = codec.color_trc = codec.colorspace = BT709
+        codec.color_range = 1  # limited ("TV") range, what players expect of H.264/ProRes
+
+    def write(self, frame: np.ndarray) -> None:
+        video = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        video = video.reformat(format=self._stream.pix_fmt, dst_colorspace="itu709")
+        video.pts = self.frames_written
+        try:
+            self._container.mux(self._stream.encode(video))
+        except (OSError, av.error.FFmpegError) as exc:
+            raise RecordError(f"{self.path}: write failed at frame {self.frames_written} ({exc})") from None
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Flush the encoder and write the trailer; the file is complete after this."""
+        try:
+            self._container.mux(self._stream.encode(None))
+        except (OSError, av.error.FFmpegError):
+            pass  # a full disk at the flush loses the last few frames, not the file
+        finally:
+            try:
+                self._container.close()
+            except (OSError, av.error.FFmpegError) as exc:
+                raise RecordError(f"{self.path}: closing failed ({exc})") from None
+
+
+class PngSequence:
+    """Frames as ``000000.png, 000001.png, ...`` in a directory.
+
+    Each file is written to a temporary name and renamed, so a crash never leaves a
+    truncated frame behind; two worker threads compress in parallel (zlib drops the GIL).
+    """
+
+    def __init__(self, directory: Path, compress_level: int = 1, workers: int = 2) -> None:
+        self.path = Path(directory)
+        self.frames_written = 0
+        self.compress_level = compress_level
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RecordError(f"{self.path}: cannot create directory ({exc.strerror})") from None
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="png")
+        self._pending: list[Future[None]] = []
+
+    def write(self, frame: np.ndarray) -> None:
+        self._raise_failures(wait=len(self._pending) > 4)
+        target = self.path / f"{self.frames_written:06d}.png"
+        self._pending.append(self._pool.submit(self._save, np.array(frame), target))
+        self.frames_written += 1
+
+    def _save(self, frame: np.ndarray, target: Path) -> None:
+        temporary = target.with_suffix(".png.tmp")
+        try:
+            Image.fromarray(frame).save(temporary, format="PNG", compress_level=self.compress_level)
+            os.replace(temporary, target)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise RecordError(f"{target}: write failed ({exc.strerror or exc})") from None
+
+    def _raise_failures(self, wait: bool) -> None:
+        if wait:
+            self._pending[0].result()
+        still = []
+        for future in self._pending:
+            if future.done():
+                future.result()  # re-raises a RecordError from the worker
+            else:
+                still.append(future)
+        self._pending = still
+
+    def close(self) -> None:
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self._pool.shutdown(wait=True)
+            self._pending.clear()
+
+
+def open_sink(path: str | Path, fps: float | Fraction, size: tuple[int, int],
+              quality: str = "final", fragmented: bool = False) -> FrameSink:
+    """A video file for .mp4/.mov/.mkv, otherwise a PNG sequence in the directory ``path``."""
+    target = Path(path)
+    if target.suffix.lower() in VIDEO_SUFFIXES:
+        return VideoFile(target, fps, size, quality, fragmented)
+    if target.suffix:
+        raise RecordError(f"{target}: unknown output type {target.suffix!r}; use a directory "
+                          f"(PNG frames) or one of {', '.join(VIDEO_SUFFIXES)}")
+    return PngSequence(target)

@@ -1,0 +1,22 @@
+"""Shared fixtures: the real bundled generator and a real headless EGL context."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.generators import load_generator
+from engine.render import headless_context
+
+
+@pytest.fixture(scope="session")
+def generator():
+    """The bundled DigiFace DCGAN on the CPU (real weights)."""
+    return load_generator("digiface-dcgan64", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def gl():
+    """One EGL context for the session (llvmpipe here; a GPU where there is one)."""
+    ctx = headless_context()
+    yield ctx
+    ctx.release()
