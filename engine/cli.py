@@ -9,7 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from engine.frames import WALKS, WalkSource, make_walk
-from engine.generators import DEFAULT_MODEL, ModelError, available_models, load_generator
+from engine.generators import DEFAULT_MODEL, ModelError, available_models, load_generator, model_dirs
 from engine.record import RecordError
 from engine.render import Look, RenderContextError, RenderSettings, parse_size
 
@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list available models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     models_sub.add_parser("list", help="models found by name, with their cards")
+    importing = models_sub.add_parser("import", help="convert a checkpoint (.pt, .pkl, .safetensors) to models/NAME")
+    importing.add_argument("file", type=Path, help="rosinality .pt, NVIDIA .pkl, DCGAN checkpoint or safetensors")
+    importing.add_argument("name", help="name to load it by, e.g. my-faces-256")
+    importing.add_argument("--into", type=Path, default=None,
+                           help="models folder to write to (default: the first of the model folders)")
     return parser
 
 
@@ -127,6 +132,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    if args.models_command == "import":
+        from engine.generators.importer import import_model
+
+        folder = import_model(args.file, args.name, args.into or model_dirs()[0])
+        generator = load_generator(folder, device="cpu")
+        log.info("imported %s as %s (%s, z %d, %dpx, %d W slots)", args.file, folder,
+                 generator.card.architecture, generator.z_dim, generator.resolution, generator.num_ws)
+        return 0
     cards = available_models()
     if not cards:
         print("no models found")

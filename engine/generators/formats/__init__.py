@@ -1,0 +1,1 @@
+"""Converters from third-party checkpoint layouts to the engine's canonical tensors."""
