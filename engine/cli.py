@@ -1,17 +1,25 @@
-"""The ``vernissage`` command: render, bench and models (play, check come with the player and shows)."""
+"""The ``vernissage`` command: render, check, bench and models."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
+import math
 import sys
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from engine.frames import WALKS, WalkSource, make_walk
-from engine.generators import DEFAULT_MODEL, ModelError, available_models, load_generator, model_dirs
+from engine.composition import TextStyle
+from engine.frames import WALKS, FrameSource, WalkSource, make_walk
+from engine.generators import DEFAULT_MODEL, Generator, ModelError, available_models, load_generator, model_dirs
 from engine.record import RecordError
 from engine.render import Look, RenderContextError, RenderSettings, parse_size
+from engine.show import Show, ShowError, Timeline, load_show
+from engine.show.clock import show_time_at
+
+DEFAULT_SHOW = Path(__file__).resolve().parents[1] / "shows" / "never_existed.toml"
 
 log = logging.getLogger("vernissage")
 
@@ -33,6 +41,13 @@ def _fps(text: str) -> Fraction:
     return value
 
 
+def _datetime(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date-time like 2026-12-03T14:00:00") from None
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -43,15 +58,15 @@ def _positive(text: str) -> float:
 def add_output_options(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that draws frames."""
     p.add_argument("--model", default=None, help=f"model name or path (default {DEFAULT_MODEL})")
-    p.add_argument("--size", type=_size, default=(1920, 1080), help="output WxH (default 1920x1080)")
-    p.add_argument("--fps", type=_fps, default=Fraction(30), help="frames per second (default 30)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the walk (default 0)")
+    p.add_argument("--size", type=_size, default=None, help="output WxH (default: the show's, else 1920x1080)")
+    p.add_argument("--fps", type=_fps, default=None, help="frames per second (default: the show's, else 30)")
+    p.add_argument("--seed", type=int, default=None, help="seed (default: the show's, else 0)")
     p.add_argument("--walk", choices=WALKS, default=None,
                    help="what plays when no show is given: loop, noise or wander (default wander)")
     p.add_argument("--period", type=_positive, default=12.0, help="loop period in seconds (default 12)")
     p.add_argument("--speed", type=_positive, default=0.25, help="wander: new faces per second (default 0.25)")
-    p.add_argument("--fit", choices=("contain", "cover"), default="contain",
-                   help="contain: letterbox the square image; cover: fill and crop")
+    p.add_argument("--fit", choices=("contain", "cover"), default=None,
+                   help="contain: letterbox the square image; cover: fill and crop (default: the show's)")
     p.add_argument("--filter", choices=("lanczos", "bicubic"), default="lanczos")
     p.add_argument("--grain", type=float, default=0.0, help="film grain strength, e.g. 0.03")
     p.add_argument("--vignette", type=float, default=0.0, help="vignette strength 0..1")
@@ -65,15 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     render = sub.add_parser("render", help="render frame-exactly to PNG frames or a video file")
-    render.add_argument("show", nargs="?", help="show script (comes with show scripts; omit for a walk)")
+    render.add_argument("show", nargs="?", type=Path,
+                        help=f"show script (default {DEFAULT_SHOW.name} unless --walk is given)")
     render.add_argument("-o", "--output", required=True, type=Path,
                         help="a directory (PNG frames), or .mp4 (H.264), .mov (ProRes 4444), .mkv (FFV1)")
     length = render.add_mutually_exclusive_group()
     length.add_argument("--seconds", type=_positive, help="duration in seconds")
     length.add_argument("--frames", type=int, help="exact number of frames")
-    render.add_argument("--start", type=float, default=0.0, help="show time of the first frame")
+    start = render.add_mutually_exclusive_group()
+    start.add_argument("--start", type=float, default=0.0, help="show time of the first frame")
+    start.add_argument("--at", type=_datetime, default=None,
+                       help="start where an anchored show is at this wall time, e.g. 2026-12-03T14:00:00")
     render.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_output_options(render)
+
+    check = sub.add_parser("check", help="validate a show script without rendering")
+    check.add_argument("show", type=Path)
 
     bench = sub.add_parser("bench", help="measure generator and offline render speed against a naive baseline")
     bench.add_argument("--frames", type=int, default=60, help="frames per measurement (default 60)")
@@ -92,35 +114,80 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def walk_source(args: argparse.Namespace, dim: int) -> WalkSource:
-    path = make_walk(args.walk or "wander", args.seed, dim, args.period, args.speed)
-    look = Look(grain=args.grain, vignette=args.vignette)
-    return WalkSource(path, look, args.truncation)
+@dataclass(frozen=True)
+class Program:
+    """What to play, resolved from a show script or the walk flags (flags override the show)."""
+
+    source: FrameSource
+    generator: Generator
+    fps: Fraction
+    settings: RenderSettings
+    style: TextStyle
+    length: float | None  # natural length in seconds: one period, one pass of the show, or None
+    show: Show | None = None
+
+
+def _check_show(path: Path) -> Show:
+    return load_show(path, known_models=[c.name for c in available_models()])
+
+
+def resolve_program(args: argparse.Namespace) -> Program:
+    """The source, generator and output settings that ``args`` ask for."""
+    show = None if args.walk else _check_show(args.show or DEFAULT_SHOW)
+    base = show.settings if show else None
+    model = args.model or (str(_model_path(show)) if show else DEFAULT_MODEL)
+    generator = load_generator(model, device=args.device)
+    log.info("model %s on %s", generator.card.name, generator.placement.describe())
+    fps = args.fps or Fraction(base.fps if base else 30).limit_denominator(1001)
+    width, height = args.size or (base.size if base else (1920, 1080))
+    fit = args.fit or (base.fit if base else "contain")
+    settings = RenderSettings(width, height, fit=fit, filter=args.filter)
+    if show is None:
+        seed = 0 if args.seed is None else args.seed
+        path = make_walk(args.walk, seed, generator.z_dim, args.period, args.speed)
+        source = WalkSource(path, Look(grain=args.grain, vignette=args.vignette), args.truncation)
+        return Program(source, generator, fps, settings, TextStyle(), path.period)
+    if args.seed is not None:
+        show = replace(show, settings=replace(show.settings, seed=args.seed))
+    timeline = Timeline(show, generator.z_dim)
+    length = timeline.period or (timeline.duration if math.isfinite(timeline.duration) else None)
+    return Program(timeline, generator, fps, settings, TextStyle(show.caption), length, show)
+
+
+def _model_path(show: Show) -> str | Path:
+    local = show.path.parent / show.settings.model
+    return local if local.exists() else show.settings.model
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     from engine.offline import render_offline
 
-    if args.show:
-        log.error("%s: show scripts are not supported yet; use --walk", args.show)
-        return 2
-    generator = load_generator(args.model or DEFAULT_MODEL, device=args.device)
-    log.info("model %s on %s", generator.card.name, generator.placement.describe())
-    source = walk_source(args, generator.z_dim)
+    program = resolve_program(args)
+    fps = program.fps
+    start = args.start
+    if args.at is not None:
+        at = show_time_at(program.show, args.at) if program.show else None
+        if at is None:
+            log.error("--at needs a show with an 'anchor' in its [show] table")
+            return 2
+        start = at
     if args.frames is not None:
         frames = args.frames
     elif args.seconds is not None:
-        frames = round(args.seconds * args.fps)
-    elif source.period is not None:
-        frames = round(source.period * args.fps)  # exactly one period: a seamless video loop
-    else:
-        frames = round(10 * args.fps)
-    width, height = args.size
-    settings = RenderSettings(width, height, fit=args.fit, filter=args.filter)
-    report = render_offline(source, generator, settings, args.output, frames, args.fps,
-                            start=args.start, progress=not args.no_progress)
+        frames = round(args.seconds * fps)
+    else:  # one period (a seamless video loop) or one pass of the show; 10 s of an endless one
+        frames = round((program.length or 10.0) * fps)
+    report = render_offline(program.source, program.generator, program.settings, args.output, frames, fps,
+                            start=start, progress=not args.no_progress, style=program.style)
     log.info("wrote %d frames to %s in %.1f s (%.1f frames/s)", report.frames, report.output,
              report.seconds, report.fps)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    show = _check_show(args.show)
+    length = f"{show.duration:g} s" if math.isfinite(show.duration) else "endless"
+    print(f"{args.show}: ok ({len(show.cues)} cues, {length}{', loops' if show.settings.loop else ''})")
     return 0
 
 
@@ -148,7 +215,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"render": cmd_render, "bench": cmd_bench, "models": cmd_models}
+COMMANDS = {"render": cmd_render, "check": cmd_check, "bench": cmd_bench, "models": cmd_models}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (ModelError, RecordError, RenderContextError) as exc:
+    except (ModelError, RecordError, RenderContextError, ShowError) as exc:
         log.error("%s", exc)
         return 1
     except KeyboardInterrupt:

@@ -19,18 +19,46 @@ WALKS = ("loop", "noise", "wander")
 
 
 @dataclass(frozen=True)
+class Face:
+    """One generated image: z, truncation, and optional style mixing (fine layers from ``mix``)."""
+
+    latent: np.ndarray = field(repr=False)
+    truncation: float = 1.0
+    mix: np.ndarray | None = field(default=None, repr=False)
+    mix_from: int = 0  # first W slot taken from ``mix``
+
+    def key(self) -> tuple:
+        """Hashable identity, so a face shared by several frames is generated once."""
+        mix = None if self.mix is None else self.mix.tobytes()
+        return (self.latent.tobytes(), self.truncation, mix, self.mix_from)
+
+
+@dataclass(frozen=True)
+class Text:
+    """Text drawn over the frame: a caption at the edge or a centred title card."""
+
+    content: str
+    style: str = "caption"  # caption | title
+    opacity: float = 1.0
+
+
+@dataclass(frozen=True)
 class FrameSpec:
     """Everything needed to draw one frame.
 
     Attributes:
-        latent: z of the face, (z_dim,) float64.
-        truncation: psi toward the model's average (1 = none).
+        faces: weighted faces (weights sum to 1); several during a cross-dissolve, none on a
+            title card (black).
         look: grade, grain, vignette, brightness for this frame.
+        text: caption or title, or None.
+        fade_color, fade: mix the finished frame toward this colour by ``fade`` (0..1).
     """
 
-    latent: np.ndarray = field(repr=False)
-    truncation: float = 1.0
+    faces: tuple[tuple[Face, float], ...] = ()
     look: Look = Look()
+    text: Text | None = None
+    fade_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    fade: float = 0.0
 
 
 class FrameSource(Protocol):
@@ -55,7 +83,7 @@ class WalkSource:
         return self.path.period
 
     def __call__(self, t: float) -> FrameSpec:
-        return FrameSpec(self.path(t), self.truncation, self.look)
+        return FrameSpec(((Face(self.path(t), self.truncation), 1.0),), self.look)
 
 
 def make_walk(kind: str, seed: int, dim: int, period: float = 12.0, speed: float = 0.25,

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
+from engine.composition import TextStyle, draw
 from engine.frames import FrameSource, FrameSpec
+from engine.generation import generate_images
 from engine.generators import Generator
 from engine.record import AsyncWriter, RecordError, open_sink
 from engine.render import Renderer, RenderSettings, headless_context
@@ -42,14 +43,14 @@ def frame_times(frames: int, fps: float | Fraction, start: float = 0.0) -> list[
     return [start + float(Fraction(i) / rate) for i in range(frames)]
 
 
-def generate_batch(generator: Generator, specs: list[FrameSpec]) -> np.ndarray:
-    """Images (B, H, W, 3) uint8 for specs; one torch call per distinct truncation value."""
-    out = np.empty((len(specs), generator.resolution, generator.resolution, 3), np.uint8)
-    for psi in sorted({s.truncation for s in specs}):
-        rows = [i for i, s in enumerate(specs) if s.truncation == psi]
-        z = np.stack([specs[i].latent for i in rows])
-        out[rows] = generator.frames(z, psi).cpu().numpy()
-    return out
+def grain_indices(source: FrameSource, frames: int, fps: float | Fraction, start: float = 0.0) -> list[int]:
+    """Per-frame grain seeds: the frame number, wrapped by the loop length for looping sources,
+    so grain repeats with the loop and frame N of a seamless loop equals frame 0 exactly."""
+    rate = Fraction(fps).limit_denominator(1001)
+    first = round(Fraction(start).limit_denominator(10**6) * rate)
+    period = source.period
+    loop_frames = round(Fraction(period).limit_denominator(10**6) * rate) if period else 0
+    return [(first + i) % loop_frames if loop_frames else first + i for i in range(frames)]
 
 
 def _put_unless_stopped(results: queue.Queue, item: object, stop: threading.Event) -> None:
@@ -65,17 +66,18 @@ def _generate_ahead(generator: Generator, specs: list[FrameSpec], batch: int,
                     results: queue.Queue, stop: threading.Event) -> None:
     try:
         for first in range(0, len(specs), batch):
-            _put_unless_stopped(results, generate_batch(generator, specs[first:first + batch]), stop)
+            _put_unless_stopped(results, generate_images(generator, specs[first:first + batch]), stop)
     except Exception as exc:  # hand any failure to the render thread to report
         _put_unless_stopped(results, exc, stop)
 
 
 def render_offline(source: FrameSource, generator: Generator, settings: RenderSettings,
                    output: str | Path, frames: int, fps: float | Fraction = 30, start: float = 0.0,
-                   batch: int = 8, progress: bool = True) -> RenderReport:
+                   batch: int = 8, progress: bool = True, style: TextStyle = TextStyle()) -> RenderReport:
     """Render ``frames`` frames of ``source`` to ``output`` (a directory, .mp4, .mov or .mkv)."""
     began = time.perf_counter()
     specs = [source(t) for t in frame_times(frames, fps, start)]
+    grain_seeds = grain_indices(source, frames, fps, start)
     sink = open_sink(output, fps, (settings.width, settings.height))
     writer = AsyncWriter(sink, capacity=6)
     images: queue.Queue = queue.Queue(maxsize=3)
@@ -93,8 +95,7 @@ def render_offline(source: FrameSource, generator: Generator, settings: RenderSe
                 if isinstance(block, Exception):
                     raise block
                 for image in block:
-                    renderer.upload(image)
-                    renderer.render(specs[index].look, index)
+                    draw(renderer, specs[index], image, grain_seeds[index], style)
                     if not writer.submit(renderer.read().copy()):
                         raise RecordError(writer.error or f"{output}: writer stopped")
                     index += 1

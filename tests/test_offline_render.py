@@ -72,7 +72,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_cli_renders_a_1080p_mp4_with_the_asked_frames(tmp_path):
     out = tmp_path / "faces.mp4"
-    result = _cli("render", "-o", str(out), "--frames", "24", "--fps", "24", "--size", "1920x1080",
+    result = _cli("render", "--walk", "wander", "-o", str(out), "--frames", "24", "--fps", "24", "--size", "1920x1080",
                   "--no-progress")
     assert result.returncode == 0, result.stderr
     frames, info = decode(out)
@@ -92,3 +92,31 @@ def test_cli_reports_a_bad_model_in_one_line(tmp_path):
 def test_cli_rejects_a_bad_size():
     result = _cli("render", "-o", "x.mp4", "--size", "big")
     assert result.returncode == 2 and "is not WIDTHxHEIGHT" in result.stderr
+
+
+SHOWS = __import__("pathlib").Path(__file__).resolve().parents[1] / "shows"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["never_existed", "morph_gallery", "seamless_loop", "vj_wander"])
+def test_every_example_show_renders_to_a_video(tmp_path, name):
+    out = tmp_path / f"{name}.mp4"
+    result = _cli("render", str(SHOWS / f"{name}.toml"), "-o", str(out), "--seconds", "2", "--fps", "12",
+                  "--size", "320x180", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    frames, info = decode(out)
+    assert len(frames) == 24 and (info["width"], info["height"]) == (320, 180)
+
+
+def test_seamless_loop_show_closes_exactly_with_its_grain(tmp_path):
+    """With no duration the show renders one period; frame P*F (one more) equals frame 0."""
+    result = _cli("render", str(SHOWS / "seamless_loop.toml"), "-o", str(tmp_path / "one"), "--fps", "6",
+                  "--size", "128x72", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "one").glob("*.png"))) == 8 * 6  # exactly one period
+    result = _cli("render", str(SHOWS / "seamless_loop.toml"), "-o", str(tmp_path / "closed"), "--fps", "6",
+                  "--frames", str(8 * 6 + 1), "--size", "128x72", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    frames = _pngs(tmp_path / "closed")
+    assert np.array_equal(frames[-1], frames[0])
+    assert not np.array_equal(frames[24], frames[0])

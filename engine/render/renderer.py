@@ -39,7 +39,9 @@ class Renderer:
         self._pass_y["u_source"], self._pass_y["u_weights"] = 0, 1
         self._pass_y["u_src_size"] = sh
         self._weights_x_table = weights_x
-        self._finish_variants: dict[tuple[bool, bool, bool], tuple[moderngl.Program, moderngl.VertexArray]] = {}
+        self._finish_variants: dict[tuple[bool, ...], tuple[moderngl.Program, moderngl.VertexArray]] = {}
+        self._overlay = self._texture((w, h), 4, "f1")
+        self._overlay_source: np.ndarray | None = None
 
     def _own(self, obj):
         self._owned.append(obj)
@@ -52,13 +54,15 @@ class Renderer:
         program, vao = fullscreen_pass(self.ctx, fragment, defines)
         return self._own(program), self._own(vao)
 
-    def _finish_pass(self, features: tuple[bool, bool, bool]) -> tuple[moderngl.Program, moderngl.VertexArray]:
-        """The horizontal-resample-and-look program compiled for exactly these look stages."""
+    def _finish_pass(self, features: tuple[bool, ...]) -> tuple[moderngl.Program, moderngl.VertexArray]:
+        """The horizontal-resample-and-look program compiled for exactly these stages."""
         if features not in self._finish_variants:
-            grade, vignette, grain = features
+            grade, vignette, grain, overlay = features
             program, vao = self._pass("resample_x_finish.frag", self._weights_x_table,
-                                      GRADE=grade, VIGNETTE=vignette, GRAIN=grain)
+                                      GRADE=grade, VIGNETTE=vignette, GRAIN=grain, OVERLAY=overlay)
             program["u_strip"], program["u_weights"] = 0, 1
+            if overlay:
+                program["u_overlay"] = 2
             program["u_src_size"] = self._source.width
             program["u_background"] = self.settings.background
             program["u_size"] = (float(self.settings.width), float(self.settings.height))
@@ -79,14 +83,23 @@ class Renderer:
         """Make ``frame`` (H, W, 3) uint8 RGB, row 0 at the top, the current source image."""
         self._source.write(np.ascontiguousarray(frame, dtype=np.uint8))
 
+    def _use_overlay(self, overlay: np.ndarray) -> None:
+        if overlay is not self._overlay_source:  # overlays are cached upstream: identity = content
+            self._overlay.write(np.ascontiguousarray(overlay, dtype=np.uint8))
+            self._overlay_source = overlay
+        self._overlay.use(2)
+
     def render(self, look: Look, frame_index: int, target: moderngl.Framebuffer | None = None,
-               flip: bool = False) -> None:
+               flip: bool = False, fade: float = 0.0, fade_color: tuple[float, float, float] = (0.0, 0.0, 0.0),
+               overlay: np.ndarray | None = None, overlay_opacity: float = 1.0) -> None:
         """Run the passes on the uploaded frame into ``target`` (default: :attr:`output_fbo`).
 
         Args:
             look: grade, vignette, grain, brightness.
             frame_index: seeds the grain, so grain is identical whenever this frame is rendered.
             flip: draw bottom-up, for a window's default framebuffer.
+            fade, fade_color: mix the result toward a colour (fades, title backgrounds).
+            overlay: (H, W, 4) uint8 RGBA text at output size, drawn on top with ``overlay_opacity``.
         """
         self._strip_fbo.use()
         self._source.use(0)
@@ -96,9 +109,14 @@ class Renderer:
         self._strip.use(0)
         self._weights_x.use(1)
         grade, vignette, grain = look.features
-        program, vao = self._finish_pass(look.features)
+        with_overlay = overlay is not None and overlay_opacity > 0.0
+        program, vao = self._finish_pass((grade, vignette, grain, with_overlay))
         program["u_brightness"] = look.brightness
         program["u_flip"] = flip
+        program["u_fade"], program["u_fade_color"] = fade, fade_color
+        if with_overlay:
+            self._use_overlay(overlay)
+            program["u_overlay_opacity"] = overlay_opacity
         if grade:
             program["u_exposure"], program["u_contrast"] = look.exposure, look.contrast
             program["u_saturation"] = look.saturation

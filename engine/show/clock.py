@@ -1,0 +1,26 @@
+"""Wall clock -> show time, for installations that must be where the clock says after a restart.
+
+With ``anchor`` set in [show], show time is the seconds elapsed since that moment, so a show
+restarted at 15:42 after a power cut resumes exactly where it would have been. Only this
+module reads the wall clock; everything else is handed t.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from engine.show.schema import Show
+
+
+def show_time_at(show: Show, wall: dt.datetime) -> float | None:
+    """Seconds since the show's anchor at ``wall`` (local time if naive); None without anchor."""
+    if show.settings.anchor is None:
+        return None
+    anchor = dt.datetime.fromisoformat(show.settings.anchor)
+    if (anchor.tzinfo is None) != (wall.tzinfo is None):
+        anchor, wall = anchor.astimezone(), wall.astimezone()
+    return (wall - anchor).total_seconds()
+
+
+def show_time_now(show: Show) -> float | None:
+    return show_time_at(show, dt.datetime.now())
