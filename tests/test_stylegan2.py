@@ -7,7 +7,6 @@ checkpoint with non-standard widths and an NVIDIA network pickle whose embedded 
 from __future__ import annotations
 
 import io
-import pickle
 import pickletools
 from pathlib import Path
 

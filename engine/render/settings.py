@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 Fit = Literal["contain", "cover"]
@@ -19,9 +19,6 @@ class Look:
     brightness: float = 1.0
     vignette: float = 0.0
     grain: float = 0.0
-
-    def with_(self, **changes: float) -> Look:
-        return replace(self, **changes)
 
     @property
     def features(self) -> tuple[bool, bool, bool]:

@@ -1,8 +1,8 @@
 """Wall clock -> show time, for installations that must be where the clock says after a restart.
 
 With ``anchor`` set in [show], show time is the seconds elapsed since that moment, so a show
-restarted at 15:42 after a power cut resumes exactly where it would have been. Only this
-module reads the wall clock; everything else is handed t.
+restarted at 15:42 after a power cut resumes exactly where it would have been. Callers pass
+the wall time in; everything downstream is handed show time t.
 """
 
 from __future__ import annotations
@@ -21,6 +21,3 @@ def show_time_at(show: Show, wall: dt.datetime) -> float | None:
         anchor, wall = anchor.astimezone(), wall.astimezone()
     return (wall - anchor).total_seconds()
 
-
-def show_time_now(show: Show) -> float | None:
-    return show_time_at(show, dt.datetime.now())
