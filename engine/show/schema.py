@@ -60,6 +60,7 @@ class Cue:
     repeat: int = 1
     name: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    style: tuple[int, int] | None = None  # style mixing: (seed of the fine layers, first W slot)
 
     @property
     def total(self) -> float:
@@ -85,7 +86,8 @@ _SETTINGS_KEYS = {"title": str, "model": str, "fps": (int, float), "size": str, 
 _LOOK_KEYS = {"exposure": (int, float), "contrast": (int, float), "saturation": (int, float),
               "brightness": (int, float), "vignette": (int, float), "grain": (int, float)}
 _CAPTION_KEYS = {"font": str, "size": int, "color": str, "position": str}
-_CUE_COMMON = {"kind": str, "name": str, "duration": (int, float), "transition": (int, float), "repeat": int}
+_CUE_COMMON = {"kind": str, "name": str, "duration": (int, float), "transition": (int, float), "repeat": int,
+               "style_seed": int, "style_from": int}
 _CUE_KEYS: dict[str, dict[str, Any]] = {
     "portraits": {"count": int, "hold": (int, float), "dissolve": (int, float), "caption": str,
                   "min_distance": (int, float)},
@@ -267,6 +269,7 @@ def _cue(p: _Parser, table: Any, index: int, settings: Settings) -> Cue:
         raise p.fail("cue", index, "kind", f"unknown cue kind '{kind}'{_nearest(str(kind), CUE_KINDS)}")
     p.check_keys(table, _CUE_COMMON | _CUE_KEYS[kind], "cue", index, f"a '{kind}' cue")
     params = {k: v for k, v in table.items() if k not in _CUE_COMMON}
+    style = _style_mixing(p, table, index)
     repeat = table.get("repeat", 1)
     if repeat < 1:
         raise p.fail("cue", index, "repeat", f"'repeat' must be 1 or more, got {repeat}")
@@ -274,7 +277,22 @@ def _cue(p: _Parser, table: Any, index: int, settings: Settings) -> Cue:
     transition = p.positive(table, "transition", "cue", index, default=0.0, allow_zero=True)
     if transition > duration:
         raise p.fail("cue", index, "transition", f"'transition' ({transition:g} s) is longer than the cue ({duration:g} s)")
-    return Cue(kind, p.map.line("cue", index), duration, transition, repeat, str(table.get("name", "")), params)
+    return Cue(kind, p.map.line("cue", index), duration, transition, repeat, str(table.get("name", "")), params,
+               style)
+
+
+def _style_mixing(p: _Parser, table: dict[str, Any], index: int) -> tuple[int, int] | None:
+    """(style_seed, style_from): fine layers from W slot ``style_from`` on come from another face."""
+    if "style_seed" not in table:
+        if "style_from" in table:
+            raise p.fail("cue", index, "style_from", "'style_from' needs 'style_seed' (the face the fine layers come from)")
+        return None
+    seed, start = table["style_seed"], table.get("style_from", 4)
+    if seed < 0:
+        raise p.fail("cue", index, "style_seed", f"'style_seed' must be 0 or more, got {seed}")
+    if start < 1:
+        raise p.fail("cue", index, "style_from", f"'style_from' must be 1 or more (a W slot), got {start}")
+    return seed, start
 
 
 def _cue_duration(p: _Parser, kind: str, params: dict[str, Any], table: dict[str, Any], index: int) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +122,15 @@ class Timeline:
     # --- cue kinds -------------------------------------------------------------------------
 
     def _cue_frame(self, cycle: int, index: int, local: float) -> FrameSpec:
+        spec = self._cue_content(cycle, index, local)
+        style = self.show.cues[index].style
+        if style is None or not spec.faces:
+            return spec
+        fine = latent_from_seed(style[0], self.dim)
+        faces = tuple((replace(f, mix=fine, mix_from=style[1]), w) for f, w in spec.faces)
+        return replace(spec, faces=faces)
+
+    def _cue_content(self, cycle: int, index: int, local: float) -> FrameSpec:
         cue = self.show.cues[index]
         look = self.show.look
         psi = self.show.settings.truncation
