@@ -68,9 +68,9 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fit", choices=("contain", "cover"), default=None,
                    help="contain: letterbox the square image; cover: fill and crop (default: the show's)")
     p.add_argument("--filter", choices=("lanczos", "bicubic"), default="lanczos")
-    p.add_argument("--grain", type=float, default=0.0, help="film grain strength, e.g. 0.03")
-    p.add_argument("--vignette", type=float, default=0.0, help="vignette strength 0..1")
-    p.add_argument("--truncation", type=float, default=1.0, help="truncation psi (1 = none)")
+    p.add_argument("--grain", type=float, default=None, help="film grain strength, e.g. 0.03 (default: the show's)")
+    p.add_argument("--vignette", type=float, default=None, help="vignette strength 0..1 (default: the show's)")
+    p.add_argument("--truncation", type=float, default=None, help="truncation psi, 1 = none (default: the show's)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if present, else cpu)")
 
 
@@ -133,6 +133,8 @@ def _check_show(path: Path) -> Show:
 
 def resolve_program(args: argparse.Namespace) -> Program:
     """The source, generator and output settings that ``args`` ask for."""
+    if args.walk and args.show:
+        raise ShowError(args.show, 1, "give a show or --walk, not both")
     show = None if args.walk else _check_show(args.show or DEFAULT_SHOW)
     base = show.settings if show else None
     model = args.model or (str(_model_path(show)) if show else DEFAULT_MODEL)
@@ -142,13 +144,14 @@ def resolve_program(args: argparse.Namespace) -> Program:
     width, height = args.size or (base.size if base else (1920, 1080))
     fit = args.fit or (base.fit if base else "contain")
     settings = RenderSettings(width, height, fit=fit, filter=args.filter)
+    look_flags = {k: v for k, v in (("grain", args.grain), ("vignette", args.vignette)) if v is not None}
     if show is None:
         seed = 0 if args.seed is None else args.seed
         path = make_walk(args.walk, seed, generator.z_dim, args.period, args.speed)
-        source = WalkSource(path, Look(grain=args.grain, vignette=args.vignette), args.truncation)
-        return Program(source, generator, fps, settings, TextStyle(), path.period)
-    if args.seed is not None:
-        show = replace(show, settings=replace(show.settings, seed=args.seed))
+        psi = 1.0 if args.truncation is None else args.truncation
+        return Program(WalkSource(path, Look(**look_flags), psi), generator, fps, settings, TextStyle(), path.period)
+    overrides = {k: v for k, v in (("seed", args.seed), ("truncation", args.truncation)) if v is not None}
+    show = replace(show, settings=replace(show.settings, **overrides), look=replace(show.look, **look_flags))
     timeline = Timeline(show, generator.z_dim)
     length = timeline.period or (timeline.duration if math.isfinite(timeline.duration) else None)
     return Program(timeline, generator, fps, settings, TextStyle(show.caption), length, show)

@@ -120,3 +120,14 @@ def test_seamless_loop_show_closes_exactly_with_its_grain(tmp_path):
     frames = _pngs(tmp_path / "closed")
     assert np.array_equal(frames[-1], frames[0])
     assert not np.array_equal(frames[24], frames[0])
+
+
+def test_look_flags_override_the_show(tmp_path):
+    def frame(name: str, *flags: str) -> np.ndarray:
+        result = _cli("render", str(SHOWS / "seamless_loop.toml"), "-o", str(tmp_path / name), "--frames", "1",
+                      "--size", "128x72", "--no-progress", *flags)
+        assert result.returncode == 0, result.stderr
+        return _pngs(tmp_path / name)[0]
+
+    show_grain, no_grain, no_grain_again = frame("show"), frame("flat", "--grain", "0"), frame("flat2", "--grain", "0")
+    assert np.array_equal(no_grain, no_grain_again) and not np.array_equal(show_grain, no_grain)
