@@ -116,7 +116,7 @@ class Timeline:
         cue = self.show.cues[where.cue]
         if cue.kind != "portraits":
             return None
-        number = self._portrait_number(where, cue, where.local)[0]
+        number = self._portrait_number(where, cue)[0]
         return PortraitShown(number, self.portraits.seed(number))
 
     # --- cue kinds -------------------------------------------------------------------------
@@ -139,7 +139,7 @@ class Timeline:
         u = local - repetition * base if repetition else local  # 0 * inf would be NaN
         p = cue.params
         if cue.kind == "portraits":
-            return self._portraits(Position(cycle, index, local), cue, u, psi)
+            return self._portraits(Position(cycle, index, local), cue, psi)
         if cue.kind == "morph":
             return FrameSpec(((Face(self._morph(index, cue, u), psi), 1.0),), look)
         if cue.kind == "loop":
@@ -161,18 +161,20 @@ class Timeline:
         # title: a text card on a plain colour
         return FrameSpec((), look, Text(p["text"], "title"), p["color"], 1.0)
 
-    def _portrait_number(self, where: Position, cue: Cue, local: float) -> tuple[int, float, float]:
+    def _portrait_number(self, where: Position, cue: Cue) -> tuple[int, float]:
+        """Exhibition-wide portrait number at ``where``, and how far (0..1) it has dissolved on."""
         p = cue.params
+        local = where.local
         slot = p["hold"] + p["dissolve"]
         i = min(int(local // slot), p["count"] * cue.repeat - 1)
         number = where.cycle * self._portraits_per_cycle + self._portrait_offsets[where.cue] + i
         into = local - i * slot
         last = i == p["count"] * cue.repeat - 1
         mix = 0.0 if last or into < p["hold"] or p["dissolve"] == 0 else (into - p["hold"]) / p["dissolve"]
-        return number, mix, into
+        return number, mix
 
-    def _portraits(self, where: Position, cue: Cue, u: float, psi: float) -> FrameSpec:
-        number, mix, _ = self._portrait_number(where, cue, where.local)
+    def _portraits(self, where: Position, cue: Cue, psi: float) -> FrameSpec:
+        number, mix = self._portrait_number(where, cue)
         face = Face(latent_from_seed(self.portraits.seed(number), self.dim), psi)
         faces: tuple[tuple[Face, float], ...] = ((face, 1.0),)
         if mix > 0:
