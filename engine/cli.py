@@ -68,6 +68,9 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fit", choices=("contain", "cover"), default=None,
                    help="contain: letterbox the square image; cover: fill and crop (default: the show's)")
     p.add_argument("--filter", choices=("lanczos", "bicubic"), default="lanczos")
+    p.add_argument("--detail", type=int, default=512,
+                   help="longest side the image is resampled at before a bilinear step to output size "
+                        "(default 512, never below the model's resolution; 0 = Lanczos all the way)")
     p.add_argument("--grain", type=float, default=None, help="film grain strength, e.g. 0.03 (default: the show's)")
     p.add_argument("--vignette", type=float, default=None, help="vignette strength 0..1 (default: the show's)")
     p.add_argument("--truncation", type=float, default=None, help="truncation psi, 1 = none (default: the show's)")
@@ -143,7 +146,7 @@ def resolve_program(args: argparse.Namespace) -> Program:
     fps = args.fps or Fraction(base.fps if base else 30).limit_denominator(1001)
     width, height = args.size or (base.size if base else (1920, 1080))
     fit = args.fit or (base.fit if base else "contain")
-    settings = RenderSettings(width, height, fit=fit, filter=args.filter)
+    settings = RenderSettings(width, height, fit=fit, filter=args.filter, detail=args.detail)
     look_flags = {k: v for k, v in (("grain", args.grain), ("vignette", args.vignette)) if v is not None}
     if show is None:
         seed = 0 if args.seed is None else args.seed

@@ -102,3 +102,33 @@ def test_downscaling_is_filtered(gl):
     stripes[:, ::2] = 255  # one-pixel stripes alias badly without a low-pass
     out = _render(gl, RenderSettings(16, 16), stripes).astype(float)
     assert abs(out.mean() - 127.5) < 6 and out.std() < 10
+
+
+def test_blend_mixes_two_generated_frames(gl):
+    dark, light = np.full((64, 64, 3), 40, np.uint8), np.full((64, 64, 3), 200, np.uint8)
+    with Renderer(gl, RenderSettings(256, 256), (64, 64)) as renderer:
+        renderer.upload(dark)
+        renderer.upload(light, slot=1)
+        means = []
+        for mix in (0.0, 0.25, 1.0):
+            renderer.render(Look(), 0, mix=mix)
+            means.append(renderer.read().astype(float).mean())
+    assert means[0] == pytest.approx(40, abs=0.5) and means[2] == pytest.approx(200, abs=0.5)
+    assert means[1] == pytest.approx(80, abs=1.0)
+
+
+def test_detail_limit_stays_close_to_full_lanczos(gl, face):
+    full = _render(gl, RenderSettings(1920, 1080, detail=0), face).astype(int)
+    fast = _render(gl, RenderSettings(1920, 1080), face).astype(int)
+    assert np.abs(full - fast).mean() < 0.3
+
+
+def test_letterbox_follows_grade_brightness_and_fade(gl):
+    grey = np.full((64, 64, 3), 128, np.uint8)
+    settings = RenderSettings(320, 160, background=(128 / 255,) * 3)
+    for look, fade in [(Look(exposure=0.4, contrast=1.3, brightness=0.7), 0.0), (Look(), 0.5)]:
+        with Renderer(gl, settings, (64, 64)) as renderer:
+            renderer.upload(grey)
+            renderer.render(look, 0, fade=fade, fade_color=(1.0, 0.0, 0.0))
+            out = renderer.read().astype(int)
+        assert np.abs(out[80, 5] - out[80, 160]).max() <= 1  # bar and image: the same colour

@@ -30,9 +30,10 @@ def with_defines(source: str, defines: dict[str, int]) -> str:
     return f"{version}\n{lines}{rest}"
 
 
-def fullscreen_pass(ctx: moderngl.Context, fragment: str, defines: dict[str, int] | None = None
-                    ) -> tuple[moderngl.Program, moderngl.VertexArray]:
-    """A program drawing ``fragment`` over the whole viewport, and its (attribute-less) VAO."""
-    program = ctx.program(vertex_shader=shader_source("fullscreen.vert"),
+def shader_pass(ctx: moderngl.Context, fragment: str, defines: dict[str, int] | None = None,
+                vertex: str = "fullscreen.vert") -> tuple[moderngl.Program, moderngl.VertexArray]:
+    """A program drawing ``fragment`` (over the whole viewport, by default), and its
+    attribute-less VAO: the vertex shaders make their corners from gl_VertexID."""
+    program = ctx.program(vertex_shader=shader_source(vertex),
                           fragment_shader=with_defines(shader_source(fragment), defines or {}))
     return program, ctx.vertex_array(program, [])

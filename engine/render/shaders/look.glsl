@@ -1,9 +1,14 @@
-// The final look: colour grade, vignette, film grain and brightness (fades, blackout).
-// GRADE, VIGNETTE and GRAIN are compile-time switches (engine/render/renderer.py keeps one
-// program per combination): a neutral look then costs nothing, which on a software
-// rasteriser is 9 ms a 1080p frame.
+// The final look: colour grade, vignette, film grain, brightness and fade (blackout).
+// GRADE, VIGNETTE, GRAIN and TINT (brightness or fade) are compile-time switches
+// (engine/render/renderer.py keeps one program per combination): a neutral look then costs
+// nothing, where on a software rasteriser each stage costs 1-3 ms a 1080p frame. Without
+// TINT the 8-bit framebuffer does the final clamp to 0..1.
 uniform vec2 u_size;           // output size in pixels
-uniform float u_brightness;    // multiplier applied last (0 = black)
+#if TINT
+uniform float u_brightness;    // multiplier applied after the grade (0 = black)
+uniform vec3 u_fade_color;     // fades, blackouts and title-card backgrounds
+uniform float u_fade;          // 0 = the image, 1 = all u_fade_color
+#endif
 #if GRADE
 uniform float u_exposure;      // stops; 0 = unchanged
 uniform float u_contrast;      // 1 = unchanged
@@ -46,5 +51,8 @@ vec3 apply_look(vec3 c, ivec2 p) {
 #if GRAIN
     c += u_grain * gaussian_noise(uvec2(p), u_grain_seed);
 #endif
-    return clamp(c * u_brightness, 0.0, 1.0);
+#if TINT
+    c = mix(clamp(c * u_brightness, 0.0, 1.0), u_fade_color, u_fade);
+#endif
+    return c;
 }
