@@ -1,4 +1,4 @@
-"""The ``vernissage`` command: render, check, bench and models."""
+"""The ``vernissage`` command: render, play, check, bench and models."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -97,6 +98,27 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_output_options(render)
 
+    play = sub.add_parser("play", help="play live in a window (or headless) at the display's frame rate")
+    play.add_argument("show", nargs="?", type=Path,
+                      help=f"show script (default {DEFAULT_SHOW.name} unless --walk is given)")
+    play.add_argument("--fullscreen", action="store_true", help="fullscreen on --display, cursor hidden")
+    play.add_argument("--display", type=int, default=0, help="monitor number for the window (default 0)")
+    play.add_argument("--headless", action="store_true",
+                      help="no window: an offscreen EGL surface paced by the clock (servers, recording nodes)")
+    play.add_argument("--record", type=Path, default=None,
+                      help="record every shown frame from the start: a directory (PNG) or .mp4/.mov/.mkv")
+    play.add_argument("--stats", action="store_true", help="overlay fps, frame-time p50/p99 and missed frames")
+    play.add_argument("--stats-json", type=Path, default=None, help="write the final stats here as JSON")
+    play.add_argument("--duration", type=_positive, default=None, help="quit after this many seconds")
+    play.add_argument("--start", type=float, default=None,
+                      help="show time to start at (default: the anchor's wall-clock time, else where "
+                           "the registry says the show was, else 0)")
+    play.add_argument("--keyframes", type=_positive, default=None,
+                      help="generated frames per second of show time (default: the display rate if the "
+                           "generator keeps up, else a fraction of it, blended in between)")
+    play.add_argument("--snapshots", type=Path, default=Path("snapshots"), help="folder for S snapshots")
+    add_output_options(play)
+
     check = sub.add_parser("check", help="validate a show script without rendering")
     check.add_argument("show", type=Path)
 
@@ -128,6 +150,7 @@ class Program:
     style: TextStyle
     length: float | None  # natural length in seconds: one period, one pass of the show, or None
     show: Show | None = None
+    adjust: Callable[[Show], Show] | None = None  # the command line's overrides, for reloaded shows
 
 
 def _check_show(path: Path) -> Show:
@@ -154,10 +177,14 @@ def resolve_program(args: argparse.Namespace) -> Program:
         psi = 1.0 if args.truncation is None else args.truncation
         return Program(WalkSource(path, Look(**look_flags), psi), generator, fps, settings, TextStyle(), path.period)
     overrides = {k: v for k, v in (("seed", args.seed), ("truncation", args.truncation)) if v is not None}
-    show = replace(show, settings=replace(show.settings, **overrides), look=replace(show.look, **look_flags))
+
+    def adjust(loaded: Show) -> Show:
+        return replace(loaded, settings=replace(loaded.settings, **overrides), look=replace(loaded.look, **look_flags))
+
+    show = adjust(show)
     timeline = Timeline(show, generator.z_dim)
     length = timeline.period or (timeline.duration if math.isfinite(timeline.duration) else None)
-    return Program(timeline, generator, fps, settings, TextStyle(show.caption), length, show)
+    return Program(timeline, generator, fps, settings, TextStyle(show.caption), length, show, adjust)
 
 
 def _model_path(show: Show) -> str | Path:
@@ -187,6 +214,41 @@ def cmd_render(args: argparse.Namespace) -> int:
                             start=start, progress=not args.no_progress, style=program.style)
     log.info("wrote %d frames to %s in %.1f s (%.1f frames/s)", report.frames, report.output,
              report.seconds, report.fps)
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from engine.live.display import HeadlessDisplay, WindowDisplay
+    from engine.live.player import Player, PlayOptions
+    from engine.show.registry import Registry
+
+    program = resolve_program(args)
+    size = args.size or (program.settings.width, program.settings.height)
+    if args.headless:
+        display = HeadlessDisplay(size)
+    else:
+        display = WindowDisplay(args.size, args.fullscreen, args.display)
+    try:
+        fps = float(args.fps or getattr(display, "refresh_rate", None) or 60.0)
+        source, registry, start = program.source, None, args.start
+        if program.show is not None and isinstance(source, Timeline):
+            show = program.show
+            registry = Registry.for_show(show.path, show.settings.seed, program.generator.z_dim,
+                                         source.portraits.min_distance)
+            source = Timeline(show, program.generator.z_dim, registry.sequence)
+            if start is None:
+                anchored = show_time_at(show, dt.datetime.now().astimezone())
+                start = anchored if anchored is not None else registry.show_time
+        options = PlayOptions(fps=fps, start=start or 0.0, duration=args.duration, record=args.record,
+                              stats=args.stats, stats_json=args.stats_json, keyframes=args.keyframes,
+                              snapshots=args.snapshots)
+        player = Player(source, program.generator, program.settings, program.style, display, options,
+                        program.show, program.adjust, registry)
+        summary = player.run()
+    finally:
+        display.close()
+    log.info("played %d frames in %.1f s: %.1f fps, p50 %.1f ms, p99 %.1f ms, missed %d", summary["frames"],
+             summary["seconds"], summary["fps"], summary["p50_ms"], summary["p99_ms"], summary["missed"])
     return 0
 
 
@@ -221,7 +283,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"render": cmd_render, "check": cmd_check, "bench": cmd_bench, "models": cmd_models}
+COMMANDS = {"render": cmd_render, "play": cmd_play, "check": cmd_check, "bench": cmd_bench, "models": cmd_models}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,15 +24,25 @@ class TextStyle:
     caption: Caption = Caption()
 
 
+def text_layer(spec: FrameSpec, size: tuple[int, int], style: TextStyle) -> tuple[np.ndarray | None, float]:
+    """The RGBA overlay for ``spec``'s caption or title at output ``size``, and its opacity."""
+    if spec.text is None or spec.text.opacity <= 0:
+        return None, 0.0
+    c = style.caption
+    overlay = text_overlay(spec.text.content, spec.text.style, size, c.font, c.size, c.color, c.position)
+    return overlay, spec.text.opacity
+
+
 def draw(renderer: Renderer, spec: FrameSpec, image: np.ndarray, frame_index: int, style: TextStyle,
          target: moderngl.Framebuffer | None = None, flip: bool = False) -> None:
     """Upload ``image`` and render ``spec`` into ``target``."""
     renderer.upload(image)
-    overlay, opacity = None, 0.0
-    if spec.text is not None and spec.text.opacity > 0:
-        s = renderer.settings
-        c = style.caption
-        overlay = text_overlay(spec.text.content, spec.text.style, (s.width, s.height), c.font, c.size,
-                               c.color, c.position)
-        opacity = spec.text.opacity
-    renderer.render(spec.look, frame_index, target, flip, spec.fade, spec.fade_color, overlay, opacity)
+    render_spec(renderer, spec, frame_index, style, target, flip)
+
+
+def render_spec(renderer: Renderer, spec: FrameSpec, frame_index: int, style: TextStyle,
+                target: moderngl.Framebuffer | None = None, flip: bool = False, mix: float = 0.0) -> None:
+    """Render ``spec`` over the uploaded image(s) (``mix`` toward source slot 1)."""
+    s = renderer.settings
+    overlay, opacity = text_layer(spec, (s.width, s.height), style)
+    renderer.render(spec.look, frame_index, target, flip, spec.fade, spec.fade_color, overlay, opacity, mix)

@@ -7,6 +7,7 @@ sees FrameSpecs, so live and offline runs share one path.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -69,6 +70,10 @@ class FrameSource(Protocol):
 
     def __call__(self, t: float) -> FrameSpec: ...
 
+    def next_face(self, t: float) -> float:
+        """Show time of the next new face after t (the player's N key)."""
+        ...
+
 
 @dataclass(frozen=True)
 class WalkSource:
@@ -84,6 +89,13 @@ class WalkSource:
 
     def __call__(self, t: float) -> FrameSpec:
         return FrameSpec(((Face(self.path(t), self.truncation), 1.0),), self.look)
+
+    def next_face(self, t: float) -> float:
+        """Show time of the next new face: the wander's next control face, or an eighth of a loop on."""
+        speed = getattr(self.path, "speed", None)
+        if self.path.period is None and speed:
+            return (math.floor(t * speed + 1e-6) + 1) / speed
+        return t + (self.path.period or 8.0) / 8.0
 
 
 def make_walk(kind: str, seed: int, dim: int, period: float = 12.0, speed: float = 0.25,

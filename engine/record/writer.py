@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,10 +22,16 @@ _STOP = object()
 
 
 class AsyncWriter:
-    """Feeds a :class:`FrameSink` from its own thread through a queue of ``capacity`` frames."""
+    """Feeds a :class:`FrameSink` from its own thread through a queue of ``capacity`` frames.
 
-    def __init__(self, sink: FrameSink, capacity: int = 8) -> None:
+    ``prepare`` runs on the writer thread before each write (e.g. flipping a window's
+    bottom-up rows), so the submitting thread pays nothing for it.
+    """
+
+    def __init__(self, sink: FrameSink, capacity: int = 8,
+                 prepare: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         self.sink = sink
+        self._prepare = prepare
         self.error: str | None = None
         self.dropped = 0
         self._queue: queue.Queue[object] = queue.Queue(maxsize=capacity)
@@ -64,7 +71,8 @@ class AsyncWriter:
             if self._stopped.is_set():
                 continue  # failed: drain so submitters never block
             try:
-                self.sink.write(item)  # type: ignore[arg-type]
+                frame = self._prepare(item) if self._prepare else item  # type: ignore[arg-type]
+                self.sink.write(frame)
             except RecordError as exc:
                 self._fail(str(exc))
             except OSError as exc:

@@ -28,6 +28,9 @@ from engine.show.registry import PortraitSequence
 from engine.show.schema import Cue, Show
 
 
+EPSILON = 1e-6
+
+
 @dataclass(frozen=True)
 class Position:
     """Where show time t falls: which cue, how far into it, which repetition of the show."""
@@ -109,6 +112,22 @@ class Timeline:
         else:
             return None
         return Position(cycle, index, self.show.cues[index].total + where.local)
+
+    def next_face(self, t: float) -> float:
+        """Show time of the next new face after t: the next portrait or morph key, else the next cue."""
+        where = self.locate(t)
+        cue = self.show.cues[where.cue]
+        p = cue.params
+        step = {"portraits": p.get("hold", 0) + p.get("dissolve", 0), "morph": p.get("hold", 0) + p.get("morph", 0),
+                "wander": 1.0 / p["speed"] if cue.kind == "wander" else 0}.get(cue.kind, 0)
+        cue_start = t - where.local
+        if step > 0:
+            following = cue_start + (math.floor(where.local / step + EPSILON) + 1) * step
+            if following < cue_start + cue.total:
+                return following
+        if math.isfinite(cue.total):
+            return cue_start + cue.total
+        return t + 4.0
 
     def portrait_at(self, t: float) -> PortraitShown | None:
         """The portrait number mostly on screen at t, if a portraits cue is playing."""

@@ -1,0 +1,157 @@
+"""Generation ahead of display: keyframes for the coming half second, made on a worker thread.
+
+Keyframe j is the source's frame at show time j / rate. A frame at show time t shows
+keyframe floor(t * rate), blended in the shader toward the next one by the fraction between
+them; at rate = display fps and speed 1 that fraction is 0 and every frame is generated
+exactly. A slow generator gets a lower rate (see :func:`keyframe_rate`): motion stays
+smooth at the display's rate, and the frame is still a pure function of show time.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.frames import Face, FrameSpec
+from engine.generation import generate_images
+from engine.generators import Generator
+from engine.latent import latent_from_seed
+from engine.live.clock import ShowClock
+
+log = logging.getLogger(__name__)
+EPSILON = 1e-6
+
+
+def bracket(t: float, rate: float) -> tuple[int, float]:
+    """(keyframe at or before t, 0..1 toward the next); exact keyframe times give 0."""
+    u = t * rate
+    j = math.floor(u + EPSILON)
+    mix = u - j
+    return j, 0.0 if mix < EPSILON else min(mix, 1.0)
+
+
+def keyframe_rate(generator_fps: float, display_fps: float, headroom: float = 2.5) -> float:
+    """The highest rate display_fps / k (k = 1, 2, ...) the generator makes ``headroom`` times over.
+
+    The headroom leaves the CPU (or GPU) to rendering, encoding and the unexpected.
+    """
+    k = max(1, math.ceil(headroom * display_fps / max(generator_fps, 1e-6)))
+    return display_fps / k
+
+
+def measure_generator(generator: Generator, batch: int = 8, repeats: int = 3) -> float:
+    """Frames per second the generator makes in batches of ``batch`` (after one warm-up batch)."""
+    specs = [FrameSpec(((Face(latent_from_seed(i, generator.z_dim)), 1.0),)) for i in range(batch)]
+    generate_images(generator, specs)
+    began = time.perf_counter()
+    for _ in range(repeats):
+        generate_images(generator, specs)
+    return batch * repeats / (time.perf_counter() - began)
+
+
+class RunAhead:
+    """Keeps the keyframes the next ``lookahead`` seconds of display need, generated and cached.
+
+    The render thread calls :meth:`advance` each frame with the tick it is drawing and asks
+    :meth:`get` for keyframes; it never waits. :meth:`reset` (a new show, new latents) drops
+    everything made for the old source.
+    """
+
+    def __init__(self, generator: Generator, source: Callable[[float], FrameSpec], clock: ShowClock,
+                 rate: float, lookahead: float = 0.5, batch: int = 8) -> None:
+        self.generator = generator
+        self.rate = rate
+        self.clock = clock
+        self.lookahead_ticks = max(2, round(lookahead * clock.fps))
+        self.batch = batch
+        self.error: str | None = None
+        self._source = source
+        self._epoch = 0
+        self._tick = 0
+        self._cache: dict[int, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="generate-ahead", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def advance(self, tick: int) -> None:
+        self._tick = tick
+        self._wake.set()
+
+    def reset(self, source: Callable[[float], FrameSpec]) -> None:
+        with self._lock:
+            self._source = source
+            self._epoch += 1
+            self._cache.clear()
+        self._wake.set()
+
+    def get(self, j: int) -> np.ndarray | None:
+        return self._cache.get(j)
+
+    def needed(self, tick: int) -> list[int]:
+        """Keyframes for ticks tick .. tick + lookahead, in the order they will be shown."""
+        segments = self.clock.segments()
+        wanted: dict[int, None] = {}
+        for k in range(tick, tick + self.lookahead_ticks):
+            j, mix = bracket(self.clock.time_at(k, segments), self.rate)
+            wanted[j] = None
+            if mix > 0.0:
+                wanted[j + 1] = None
+        return list(wanted)
+
+    def wait_ready(self, tick: int, timeout: float) -> bool:
+        """Block until the first frames from ``tick`` are cached (start-up, after a reset)."""
+        deadline = time.perf_counter() + timeout
+        self.advance(tick)
+        while time.perf_counter() < deadline and self.error is None:
+            if all(j in self._cache for j in self.needed(tick)[:4]):
+                return True
+            time.sleep(0.005)
+        return False
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(0.05)
+            self._wake.clear()
+            try:
+                while self._fill_once():
+                    pass
+            except Exception as exc:  # a failing generator must not take the show down
+                if self.error is None:
+                    log.error("generation failed: %s (showing the last good frames)", exc)
+                self.error = str(exc)
+                time.sleep(1.0)
+
+    def _fill_once(self) -> bool:
+        """Generate one batch of missing keyframes; False when nothing is missing."""
+        with self._lock:
+            epoch, source = self._epoch, self._source
+        needed = self.needed(self._tick)
+        keep = set(needed)
+        missing = [j for j in needed if j not in self._cache][: self.batch]
+        if not missing:
+            with self._lock:
+                for j in [j for j in self._cache if j not in keep]:
+                    del self._cache[j]
+            return False
+        images = generate_images(self.generator, [source(j / self.rate) for j in missing])
+        with self._lock:
+            if epoch == self._epoch:
+                self._cache.update(zip(missing, images))
+                for j in [j for j in self._cache if j not in keep and j not in missing]:
+                    del self._cache[j]
+        return not self._stop.is_set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5.0)
