@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--size", type=_size, default=(1920, 1080))
     bench.add_argument("--model", default=DEFAULT_MODEL)
     bench.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    bench.add_argument("--live", action="store_true",
+                       help="measure the live player instead: headless play at 720p, 1080p and 720p recording")
+    bench.add_argument("--seconds", type=_positive, default=60.0, help="--live: seconds per run (default 60)")
 
     models = sub.add_parser("models", help="list available models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
@@ -260,6 +263,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.live:
+        from engine.bench_live import run_live_bench
+
+        run_live_bench(args.model, args.seconds, 60.0, args.json)
+        return 0
     from engine.bench import run_offline_bench
 
     run_offline_bench(args.model, args.size, args.frames, args.json)
