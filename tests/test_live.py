@@ -152,3 +152,14 @@ def test_no_display_is_one_clear_line():
                             capture_output=True, text=True, env=env, timeout=120)
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
     assert result.returncode == 1 and len(errors) == 1 and "--headless" in errors[0]
+
+
+def test_pacer_falls_back_to_the_clock_when_vsync_is_ignored():
+    now = [0.0]
+    pacer = FramePacer(60.0, vsync=True, now=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    pacer.start()
+    for _ in range(30):
+        now[0] += 0.001  # swaps return at once: no vsync
+        pacer.presented()
+    assert not pacer.vsync
+    assert now[0] == pytest.approx(30 / 60, abs=0.2)  # paced: about real time, not 30 ms

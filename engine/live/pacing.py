@@ -9,10 +9,14 @@ time Python took, drives the show clock, so speed is right at any refresh rate.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 import numpy as np
+
+log = logging.getLogger(__name__)
+FAST_SWAPS_MEAN_NO_VSYNC = 10
 
 
 class FramePacer:
@@ -26,6 +30,7 @@ class FramePacer:
         self.tick = 0
         self._origin = 0.0
         self._last = 0.0
+        self._fast_swaps = 0
 
     def start(self) -> None:
         self._origin = self._last = self._now()
@@ -43,6 +48,8 @@ class FramePacer:
         now = self._now()
         if self.vsync:
             interval = now - self._last
+            self._check_vsync(interval)
+        if self.vsync:
             step = max(1, round(interval * self.fps))
         else:
             wait = self.deadline(self.tick) - now
@@ -56,6 +63,15 @@ class FramePacer:
         interval, self._last = now - self._last, now
         self.tick += step
         return interval, step - 1
+
+    def _check_vsync(self, interval: float) -> None:
+        """A driver may accept vsync and ignore it: swaps that return in a fraction of a
+        refresh, many times running, mean the clock has to pace instead."""
+        self._fast_swaps = self._fast_swaps + 1 if interval < 0.25 / self.fps else 0
+        if self._fast_swaps >= FAST_SWAPS_MEAN_NO_VSYNC:
+            log.warning("the display does not wait for vsync; pacing frames by the clock instead")
+            self.vsync = False
+            self._origin = self._now() - self.tick / self.fps
 
 
 class FrameStats:
