@@ -15,9 +15,6 @@ import numpy as np
 
 from engine.render.settings import Filter
 
-OUTSIDE = -1.0e6  # marks output pixels outside the image (the letterbox)
-
-
 def lanczos3(x: np.ndarray) -> np.ndarray:
     return np.where(np.abs(x) < 3.0, np.sinc(x) * np.sinc(x / 3.0), 0.0)
 
@@ -36,9 +33,9 @@ _KERNELS = {"lanczos": (lanczos3, 3.0), "bicubic": (catmull_rom, 2.0)}
 class AxisWeights:
     """For each output pixel along one axis: first source tap and the taps' weights.
 
-    ``table`` is (dst, 4 * texels) float32: column 0 the first source index (OUTSIDE for
-    letterbox pixels), columns 1..taps the weights, zero padding to a multiple of 4 so a row
-    packs into RGBA texels. Indices are clamped to the source by the shader.
+    ``table`` is (dst, 4 * texels) float32: column 0 the first source index, columns 1..taps
+    the weights, zero padding to a multiple of 4 so a row packs into RGBA texels. Indices are
+    clamped to the source by the shader.
     """
 
     table: np.ndarray
@@ -49,22 +46,22 @@ class AxisWeights:
         return self.table.shape[1] // 4
 
 
-def axis_weights(src: int, dst: int, scale: float, offset: float, kind: Filter) -> AxisWeights:
-    """Weights to resample ``src`` pixels to ``dst``, the image starting at output ``offset``.
+def axis_weights(src: int, dst: int, kind: Filter) -> AxisWeights:
+    """Weights to resample ``src`` pixels to exactly ``dst`` (the whole image, edge to edge).
 
-    Downscaling (scale < 1) stretches the kernel by 1/scale so it also low-passes.
+    Downscaling (dst < src) stretches the kernel by src/dst so it also low-passes.
     """
     kernel, radius = _KERNELS[kind]
+    scale = dst / src
     stretch = max(1.0, 1.0 / scale)
     taps = int(math.ceil(2.0 * radius * stretch)) + 1
-    centres = (np.arange(dst) + 0.5 - offset) / scale  # source coordinate of each output centre
+    centres = (np.arange(dst) + 0.5) / scale  # source coordinate of each output centre
     s = centres - 0.5
     first = np.ceil(s - radius * stretch).astype(np.int64)
     positions = first[:, None] + np.arange(taps)[None, :]
     weights = kernel((positions - s[:, None]) / stretch)
     weights /= weights.sum(axis=1, keepdims=True)
-    inside = (centres >= 0.0) & (centres < src)
     table = np.zeros((dst, 4 * math.ceil((taps + 1) / 4)), dtype=np.float32)
-    table[:, 0] = np.where(inside, first, OUTSIDE)
+    table[:, 0] = first
     table[:, 1 : taps + 1] = weights
     return AxisWeights(table, taps)

@@ -64,8 +64,8 @@ class Renderer:
         self.layout = layout = image_layout(settings, source_size)
         sw, sh = source_size
         dw, dh = layout.detail
-        weights_x = axis_weights(sw, dw, dw / sw, 0.0, settings.filter)
-        weights_y = axis_weights(sh, dh, dh / sh, 0.0, settings.filter)
+        weights_x = axis_weights(sw, dw, settings.filter)
+        weights_y = axis_weights(sh, dh, settings.filter)
         self._owned: list = []
         self._sources = [self._texture(source_size, 3), self._texture(source_size, 3)]
         self._strip = self._texture((sw, dh), 4)
@@ -125,14 +125,13 @@ class Renderer:
             self.render(look, 0, mix=0.5 if blend else 0.0)
         self.ctx.finish()
 
-    def _texture(self, size: tuple[int, int], components: int) -> moderngl.Texture:
-        tex = self._own(self.ctx.texture(size, components))
+    def _texture(self, size: tuple[int, int], components: int, dtype: str = "f1") -> moderngl.Texture:
+        tex = self._own(self.ctx.texture(size, components, dtype=dtype))
         tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
         return tex
 
     def _weights_texture(self, weights: AxisWeights) -> moderngl.Texture:
-        tex = self._own(self.ctx.texture((weights.texels, weights.table.shape[0]), 4, dtype="f4"))
-        tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        tex = self._texture((weights.texels, weights.table.shape[0]), 4, "f4")
         tex.write(weights.table.tobytes())
         return tex
 

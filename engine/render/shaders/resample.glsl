@@ -2,18 +2,15 @@
 // (engine/render/kernels.py), packed four to an RGBA32F texel: texel row p holds
 // [first source index, w0, w1, w2 | w3, w4, w5, w6 | ...]. TAPS and WEIGHT_TEXELS are
 // compile-time constants (see shaders.with_defines) so the loops unroll into plain
-// fetches and multiply-adds. The first index is OUTSIDE (-1e6) in the letterbox.
+// fetches and multiply-adds.
 // Framebuffer row 0 is the image's top row in offscreen passes: a read-back needs no flip.
 uniform sampler2D u_weights;
 uniform int u_src_size;        // source pixels along this axis
 
-const float OUTSIDE_LIMIT = -1.0e5;
-
 // Resample along one axis at output pixel p; fetch(i) (from the includer) reads source
-// pixel i. Returns vec4(0) in the letterbox, so alpha tells image (1) from letterbox (0).
+// pixel i.
 vec4 resample(int p) {
     vec4 head = texelFetch(u_weights, ivec2(0, p), 0);
-    if (head.r < OUTSIDE_LIMIT) return vec4(0.0);
     int first = int(head.r);
     int last = u_src_size - 1;
     vec4 c = head.g * fetch(clamp(first, 0, last))
