@@ -43,14 +43,29 @@ def frame_times(frames: int, fps: float | Fraction, start: float = 0.0) -> list[
     return [start + float(Fraction(i) / rate) for i in range(frames)]
 
 
-def grain_indices(source: FrameSource, frames: int, fps: float | Fraction, start: float = 0.0) -> list[int]:
-    """Per-frame grain seeds: the frame number, wrapped by the loop length for looping sources,
-    so grain repeats with the loop and frame N of a seamless loop equals frame 0 exactly."""
+def _frame_number(t: float, rate: Fraction) -> int:
+    return round(Fraction(t).limit_denominator(10**6) * rate)
+
+
+def _loop_frames(source: FrameSource, rate: Fraction) -> int:
+    """Frames in one period of a looping source at ``rate``; 0 for sources that do not loop."""
+    return _frame_number(source.period, rate) if source.period else 0
+
+
+def grain_index(source: FrameSource, t: float, fps: float | Fraction) -> int:
+    """The grain seed of the frame at show time t: its frame number at ``fps``, wrapped by the
+    loop length for looping sources, so grain repeats with the loop and frame N of a seamless
+    loop equals frame 0 exactly. Offline renders and the live player both use it."""
     rate = Fraction(fps).limit_denominator(1001)
-    first = round(Fraction(start).limit_denominator(10**6) * rate)
-    period = source.period
-    loop_frames = round(Fraction(period).limit_denominator(10**6) * rate) if period else 0
-    return [(first + i) % loop_frames if loop_frames else first + i for i in range(frames)]
+    number, loop = _frame_number(t, rate), _loop_frames(source, rate)
+    return number % loop if loop else number
+
+
+def grain_indices(source: FrameSource, frames: int, fps: float | Fraction, start: float = 0.0) -> list[int]:
+    """Grain seeds of ``frames`` consecutive frames from ``start`` (see :func:`grain_index`)."""
+    first = grain_index(source, start, fps)
+    loop = _loop_frames(source, Fraction(fps).limit_denominator(1001))
+    return [(first + i) % loop if loop else first + i for i in range(frames)]
 
 
 def _put_unless_stopped(results: queue.Queue, item: object, stop: threading.Event) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from engine.live.display import Display
 from engine.live.hud import stats_lines, stats_panel
 from engine.live.pacing import FramePacer, FrameStats
 from engine.live.runahead import RunAhead, bracket, keyframe_rate, measure_generator
+from engine.offline import grain_index
 from engine.render import Renderer, RenderSettings
 from engine.show import Show, Timeline
 from engine.show.registry import Registry
@@ -188,7 +188,7 @@ class Player:
         if mix > 0 and self._slots[1] != j + 1:
             mix = 0.0  # the next keyframe is late: hold this one
         target = self.display.target
-        render_spec(self.renderer, spec, _grain_index(t, self.fps), self.style, target, self.display.flipped, mix)
+        render_spec(self.renderer, spec, grain_index(self.source.source, t, self.fps), self.style, target, self.display.flipped, mix)
         if self.recorder is not None:
             self.recorder.capture(target)
         if self.options.stats:
@@ -285,11 +285,6 @@ class Player:
         self.renderer.close()
         if self._registry is not None:
             self._save_registry()
-
-
-def _grain_index(t: float, fps: float) -> int:
-    """Grain seed for show time t: the frame number at ``fps``, as an offline render numbers it."""
-    return int(round(t * fps)) if math.isfinite(t) else 0
 
 
 def _stamp() -> str:
