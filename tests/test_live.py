@@ -11,6 +11,7 @@ import threading
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from engine.cli import main
 from engine.live.clock import ShowClock
@@ -96,8 +97,7 @@ def test_keyframe_blending_keeps_moving_every_frame(tmp_path):
     frames = tmp_path / "frames"
     main(["play", "--headless", "--walk", "wander", "--speed", "2", "--size", "96x96", "--fps", "20",
           "--keyframes", "5", "--duration", "1", "--record", str(frames)])
-    images = [np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(p)).astype(int)
-              for p in sorted(frames.glob("*.png"))]
+    images = [np.asarray(Image.open(p)).astype(int) for p in sorted(frames.glob("*.png"))]
     changes = [np.abs(a - b).mean() for a, b in zip(images, images[1:])]
     assert len(images) >= 18 and min(changes) > 0.01  # no frame repeats between keyframes
 

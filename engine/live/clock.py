@@ -37,13 +37,13 @@ class ShowClock:
         return self._segments
 
     def time_at(self, tick: int, segments: tuple[Segment, ...] | None = None) -> float:
-        segments = segments or self._segments
-        seg = segments[max(0, bisect.bisect_right([s.tick for s in segments], tick) - 1)]
+        seg = self.segment_at(tick, segments)
         return seg.time + seg.speed * (tick - seg.tick) / self.fps
 
-    def segment_at(self, tick: int) -> Segment:
-        segments = self._segments
-        return segments[max(0, bisect.bisect_right([s.tick for s in segments], tick) - 1)]
+    def segment_at(self, tick: int, segments: tuple[Segment, ...] | None = None) -> Segment:
+        """The segment in force at ``tick`` (of ``segments``, a snapshot, or the current ones)."""
+        segments = segments or self._segments
+        return segments[max(0, bisect.bisect_right(segments, tick, key=lambda s: s.tick) - 1)]
 
     def _schedule(self, tick: int, time: float | None = None, speed: float | None = None,
                   resume_speed: float | None = None) -> None:
