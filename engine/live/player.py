@@ -29,7 +29,8 @@ from engine.live.clock import ShowClock
 from engine.live.display import Display
 from engine.live.hud import stats_lines, stats_panel
 from engine.live.pacing import FramePacer, FrameStats
-from engine.live.runahead import RunAhead, bracket, keyframe_rate, measure_generator
+from engine.bench import generator_rate
+from engine.live.runahead import RunAhead, bracket, keyframe_rate
 from engine.offline import grain_index
 from engine.render import Renderer, RenderSettings
 from engine.show import Show, Timeline
@@ -99,7 +100,7 @@ class Player:
             # llvmpipe rasterises on every core; one torch thread keeps generation from
             # fighting the display for them (measured: fewer late frames, same keyframe rate)
             torch.set_num_threads(1)
-        self.generator_fps = measure_generator(generator)
+        self.generator_fps = generator_rate(generator, batch=8, frames=24)
         self.keyframe_rate = options.keyframes or keyframe_rate(self.generator_fps, self.fps)
         log.info("generator makes %.0f frames/s; keyframes at %g/s of show time%s", self.generator_fps,
                  self.keyframe_rate, "" if self.keyframe_rate >= self.fps else " (blended in between)")

@@ -17,10 +17,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.frames import Face, FrameSpec
+from engine.frames import FrameSpec
 from engine.generation import generate_images
 from engine.generators import Generator
-from engine.latent import latent_from_seed
 from engine.live.clock import ShowClock
 
 log = logging.getLogger(__name__)
@@ -42,16 +41,6 @@ def keyframe_rate(generator_fps: float, display_fps: float, headroom: float = 2.
     """
     k = max(1, math.ceil(headroom * display_fps / max(generator_fps, 1e-6)))
     return display_fps / k
-
-
-def measure_generator(generator: Generator, batch: int = 8, repeats: int = 3) -> float:
-    """Frames per second the generator makes in batches of ``batch`` (after one warm-up batch)."""
-    specs = [FrameSpec(((Face(latent_from_seed(i, generator.z_dim)), 1.0),)) for i in range(batch)]
-    generate_images(generator, specs)
-    began = time.perf_counter()
-    for _ in range(repeats):
-        generate_images(generator, specs)
-    return batch * repeats / (time.perf_counter() - began)
 
 
 class RunAhead:
@@ -137,18 +126,13 @@ class RunAhead:
         needed = self.needed(self._tick)
         keep = set(needed)
         missing = [j for j in needed if j not in self._cache][: self.batch]
-        if not missing:
-            with self._lock:
-                for j in [j for j in self._cache if j not in keep]:
-                    del self._cache[j]
-            return False
-        images = generate_images(self.generator, [source(j / self.rate) for j in missing])
+        images = generate_images(self.generator, [source(j / self.rate) for j in missing]) if missing else []
         with self._lock:
             if epoch == self._epoch:
                 self._cache.update(zip(missing, images))
-                for j in [j for j in self._cache if j not in keep and j not in missing]:
+                for j in [j for j in self._cache if j not in keep]:  # behind the display now
                     del self._cache[j]
-        return not self._stop.is_set()
+        return bool(missing) and not self._stop.is_set()
 
     def close(self) -> None:
         self._stop.set()
