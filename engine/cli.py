@@ -69,9 +69,9 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fit", choices=("contain", "cover"), default=None,
                    help="contain: letterbox the square image; cover: fill and crop (default: the show's)")
     p.add_argument("--filter", choices=("lanczos", "bicubic"), default="lanczos")
-    p.add_argument("--detail", type=int, default=512,
+    p.add_argument("--detail", type=int, default=None,
                    help="longest side the image is resampled at before a bilinear step to output size "
-                        "(default 512, never below the model's resolution; 0 = Lanczos all the way)")
+                        "(default 4x the model's resolution, never below it; 0 = Lanczos all the way)")
     p.add_argument("--grain", type=float, default=None, help="film grain strength, e.g. 0.03 (default: the show's)")
     p.add_argument("--vignette", type=float, default=None, help="vignette strength 0..1 (default: the show's)")
     p.add_argument("--truncation", type=float, default=None, help="truncation psi, 1 = none (default: the show's)")

@@ -4,7 +4,7 @@ Pass 1 resamples the source's columns (source width x detail height, small), pas
 (the whole image at detail size: at most ``RenderSettings.detail`` pixels a side), pass 3
 places that image in the output with a bilinear fetch and applies the look. A GAN's frame
 holds no detail beyond a few times its own resolution, so Lanczos to that size followed by a
-bilinear step is visually the full-resolution Lanczos at a third of the cost: what lets a
+bilinear step is visually the full-resolution Lanczos at a fraction of the cost: what lets a
 software rasteriser keep 60 fps at 1080p (``detail=0`` asks for Lanczos all the way).
 
 The renderer owns every GL object it makes and releases them in :meth:`close`, because
@@ -24,6 +24,8 @@ from engine.render.overlay import OverlayPass, crop_to_ink
 from engine.render.settings import Look, RenderSettings
 from engine.render.shaders import shader_pass
 
+DETAIL_OVERSAMPLING = 4  # default detail size, in multiples of the model's resolution
+
 
 @dataclass(frozen=True)
 class ImageLayout:
@@ -42,7 +44,8 @@ def image_layout(settings: RenderSettings, source_size: tuple[int, int]) -> Imag
     w, h = settings.width, settings.height
     scale = (min if settings.fit == "contain" else max)(w / sw, h / sh)
     iw, ih = sw * scale, sh * scale
-    limit = max(settings.detail, sw, sh) if settings.detail > 0 else max(iw, ih)
+    detail = DETAIL_OVERSAMPLING * max(sw, sh) if settings.detail is None else settings.detail
+    limit = max(detail, sw, sh) if detail > 0 else max(iw, ih)
     shrink = min(1.0, limit / max(iw, ih))
     detail = (max(1, round(iw * shrink)), max(1, round(ih * shrink)))
     return ImageLayout((w - iw) / 2.0, (h - ih) / 2.0, iw, ih, detail)
