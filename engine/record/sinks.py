@@ -26,12 +26,18 @@ class RecordError(Exception):
 
 
 class FrameSink(Protocol):
-    """Takes (H, W, 3) uint8 RGB frames in order."""
+    """Takes (H, W, 3) uint8 RGB frames in order (and, where ``accepts_yuv420``, yuv420p
+    frames already converted on the GPU: (H * 3 // 2, W) uint8, BT.709 limited range)."""
 
     path: Path
     frames_written: int
+    accepts_yuv420: bool
 
-    def write(self, frame: np.ndarray) -> None: ...
+    def convert(self, frame: np.ndarray) -> object:
+        """The frame in the form :meth:`write` stores; thread-safe, so a writer can run it
+        one stage ahead (engine.record.writer)."""
+
+    def write(self, frame: object) -> None: ...
 
     def close(self) -> None: ...
 
@@ -92,10 +98,18 @@ class VideoFile:
         codec.time_base = 1 / rate
         codec.color_primaries = codec.color_trc = codec.colorspace = BT709
         codec.color_range = 1  # limited ("TV") range, what players expect of H.264/ProRes
+        self.accepts_yuv420 = spec.pix_fmt == "yuv420p"
 
-    def write(self, frame: np.ndarray) -> None:
+    def convert(self, frame: np.ndarray) -> av.VideoFrame:
+        """An RGB frame, or yuv420p planes converted on the GPU (engine.render.yuv), as the
+        encoder's picture."""
+        if frame.ndim == 2:
+            return av.VideoFrame.from_ndarray(frame, format="yuv420p")
         video = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        video = video.reformat(format=self._stream.pix_fmt, dst_colorspace="itu709")
+        return video.reformat(format=self._stream.pix_fmt, dst_colorspace="itu709")
+
+    def write(self, frame: np.ndarray | av.VideoFrame) -> None:
+        video = frame if isinstance(frame, av.VideoFrame) else self.convert(frame)
         video.pts = self.frames_written
         try:
             self._container.mux(self._stream.encode(video))
@@ -122,6 +136,11 @@ class PngSequence:
     Each file is written to a temporary name and renamed, so a crash never leaves a
     truncated frame behind; two worker threads compress in parallel (zlib drops the GIL).
     """
+
+    accepts_yuv420 = False
+
+    def convert(self, frame: np.ndarray) -> np.ndarray:
+        return frame
 
     def __init__(self, directory: Path, compress_level: int = 1, workers: int = 2) -> None:
         self.path = Path(directory)

@@ -27,3 +27,12 @@ def headless_context() -> moderngl.Context:
             "EGL (libegl1, libgl1-mesa-dri) or a GPU driver") from None
     log.info("OpenGL renderer: %s (%s)", ctx.info["GL_RENDERER"], ctx.info["GL_VERSION"])
     return ctx
+
+
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "swiftshader")
+
+
+def is_software(ctx: moderngl.Context) -> bool:
+    """True on a CPU rasteriser, where a shader pass costs CPU time that SIMD code beats."""
+    renderer = ctx.info["GL_RENDERER"].lower()
+    return any(name in renderer for name in SOFTWARE_RENDERERS)
