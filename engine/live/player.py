@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -209,6 +210,11 @@ class Player:
 
     def run(self) -> dict:
         """Play until quit or --duration; returns the stats summary (also written to --stats-json)."""
+        # The writer, the generator and the display each let go of the GIL around native work
+        # (encoding, torch kernels, GL) and then wait to take it back; at the default 5 ms
+        # switch interval that wait made FFmpeg's RGB->YUV take 17 ms instead of 3 next to a
+        # busy thread, and live recording fell behind. 1 ms keeps hand-overs short.
+        sys.setswitchinterval(0.001)
         self.renderer.warm_up()
         self.runahead.start()
         if not self.runahead.wait_ready(0, timeout=30.0):
