@@ -98,7 +98,8 @@ _CUE_KEYS: dict[str, dict[str, Any]] = {
     "fade": {"to": str},
     "title": {"text": str, "color": str},
 }
-_TABLES = {"show": _SETTINGS_KEYS, "look": _LOOK_KEYS, "caption": _CAPTION_KEYS, "cue": None}
+# [[binding]] tables are OSC bindings, read and checked by engine.control.bindings
+_TABLES = {"show": _SETTINGS_KEYS, "look": _LOOK_KEYS, "caption": _CAPTION_KEYS, "cue": None, "binding": None}
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list"}
 
 
