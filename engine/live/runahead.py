@@ -1,6 +1,7 @@
 """Generation ahead of display: keyframes for the coming half second, made on a worker thread.
 
-Keyframe j is the source's frame at show time j / rate. A frame at show time t shows
+Keyframe (e, j) is source epoch e's frame at show time j / rate (an epoch is the source as
+live control left it, see engine.live.performance). A frame at show time t shows
 keyframe floor(t * rate), blended in the shader toward the next one by the fraction between
 them; at rate = display fps and speed 1 that fraction is 0 and every frame is generated
 exactly. A slow generator gets a lower rate (see :func:`keyframe_rate`): motion stays
@@ -24,6 +25,8 @@ from engine.live.clock import ShowClock
 
 log = logging.getLogger(__name__)
 EPSILON = 1e-6
+Key = tuple[int, int]  # (source epoch, keyframe index)
+URGENT_KEYFRAMES = 4
 
 
 def bracket(t: float, rate: float) -> tuple[int, float]:
@@ -47,22 +50,21 @@ class RunAhead:
     """Keeps the keyframes the next ``lookahead`` seconds of display need, generated and cached.
 
     The render thread calls :meth:`advance` each frame with the tick it is drawing and asks
-    :meth:`get` for keyframes; it never waits. :meth:`reset` (a new show, new latents) drops
-    everything made for the old source.
+    :meth:`get` for keyframes; live, it never waits (:meth:`wait_for` is for exact renders).
+    ``source_for(epoch)`` gives the frame function of each epoch named by the clock.
     """
 
-    def __init__(self, generator: Generator, source: Callable[[float], FrameSpec], clock: ShowClock,
-                 rate: float, lookahead: float = 0.5, batch: int = 8) -> None:
+    def __init__(self, generator: Generator, source_for: Callable[[int], Callable[[float], FrameSpec]],
+                 clock: ShowClock, rate: float, lookahead: float = 0.5, batch: int = 8) -> None:
         self.generator = generator
         self.rate = rate
         self.clock = clock
         self.lookahead_ticks = max(2, round(lookahead * clock.fps))
         self.batch = batch
         self.error: str | None = None
-        self._source = source
-        self._epoch = 0
+        self._source_for = source_for
         self._tick = 0
-        self._cache: dict[int, np.ndarray] = {}
+        self._cache: dict[Key, np.ndarray] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -75,25 +77,27 @@ class RunAhead:
         self._tick = tick
         self._wake.set()
 
-    def reset(self, source: Callable[[float], FrameSpec]) -> None:
-        with self._lock:
-            self._source = source
-            self._epoch += 1
-            self._cache.clear()
-        self._wake.set()
+    def get(self, key: Key) -> np.ndarray | None:
+        return self._cache.get(key)
 
-    def get(self, j: int) -> np.ndarray | None:
-        return self._cache.get(j)
+    def wait_for(self, key: Key, timeout: float = 60.0) -> np.ndarray | None:
+        """Block until ``key`` is made (exact renders: every frame as planned, however slow)."""
+        deadline = time.perf_counter() + timeout
+        while (image := self._cache.get(key)) is None and self.error is None and time.perf_counter() < deadline:
+            self._wake.set()
+            time.sleep(0.001)
+        return image
 
-    def needed(self, tick: int) -> list[int]:
+    def needed(self, tick: int) -> list[Key]:
         """Keyframes for ticks tick .. tick + lookahead, in the order they will be shown."""
         segments = self.clock.segments()
-        wanted: dict[int, None] = {}
+        wanted: dict[Key, None] = {}
         for k in range(tick, tick + self.lookahead_ticks):
+            epoch = self.clock.segment_at(k, segments).epoch
             j, mix = bracket(self.clock.time_at(k, segments), self.rate)
-            wanted[j] = None
+            wanted[(epoch, j)] = None
             if mix > 0.0:
-                wanted[j + 1] = None
+                wanted[(epoch, j + 1)] = None
         return list(wanted)
 
     def wait_ready(self, tick: int, timeout: float) -> bool:
@@ -121,17 +125,19 @@ class RunAhead:
 
     def _fill_once(self) -> bool:
         """Generate one batch of missing keyframes; False when nothing is missing."""
-        with self._lock:
-            epoch, source = self._epoch, self._source
         needed = self.needed(self._tick)
         keep = set(needed)
-        missing = [j for j in needed if j not in self._cache][: self.batch]
-        images = generate_images(self.generator, [source(j / self.rate) for j in missing]) if missing else []
+        missing = [key for key in needed if key not in self._cache]
+        # a seek or a new latent needs its first keyframes within a few frames: make those
+        # alone first rather than wait for a whole batch
+        urgent = bool(missing) and needed.index(missing[0]) < URGENT_KEYFRAMES
+        missing = missing[: URGENT_KEYFRAMES // 2 if urgent else self.batch]
+        specs = [self._source_for(epoch)(j / self.rate) for epoch, j in missing]
+        images = generate_images(self.generator, specs) if missing else []
         with self._lock:
-            if epoch == self._epoch:
-                self._cache.update(zip(missing, images))
-                for j in [j for j in self._cache if j not in keep]:  # behind the display now
-                    del self._cache[j]
+            self._cache.update(zip(missing, images))
+            for key in [key for key in self._cache if key not in keep]:  # behind the display now
+                del self._cache[key]
         return bool(missing) and not self._stop.is_set()
 
     def close(self) -> None:

@@ -129,6 +129,28 @@ class Timeline:
             return cue_start + cue.total
         return t + 4.0
 
+    def cue_start(self, cue: int | str, t: float) -> float | None:
+        """Show time at which ``cue`` (an index, or a name) starts in the cycle playing at t."""
+        names = [c.name for c in self.show.cues]
+        index = names.index(cue) if isinstance(cue, str) and cue in names else cue
+        if not isinstance(index, int) or not 0 <= index < len(self.show.cues):
+            return None
+        where = self.locate(t)
+        cycle_start = where.cycle * self.duration if where.cycle else 0.0
+        return cycle_start + self._starts[index]
+
+    def next_cue(self, t: float) -> float:
+        """Show time at which the cue after the one playing at t starts (endless last cue: t)."""
+        where = self.locate(t)
+        end = t - where.local + self.show.cues[where.cue].total
+        return end if math.isfinite(end) else t
+
+    def cue_name(self, t: float) -> str:
+        """The name of the cue playing at t (its kind and number when unnamed): for feedback."""
+        where = self.locate(t)
+        cue = self.show.cues[where.cue]
+        return cue.name or f"{where.cue}:{cue.kind}"
+
     def portrait_at(self, t: float) -> PortraitShown | None:
         """The portrait number mostly on screen at t, if a portraits cue is playing."""
         where = self.locate(t)
