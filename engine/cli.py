@@ -13,6 +13,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from engine.composition import TextStyle
+from engine.control.bindings import BindingError
+from engine.control.options import add_osc_command, add_osc_options
+from engine.control.performance_log import PerformanceLogError
 from engine.frames import WALKS, FrameSource, WalkSource, make_walk
 from engine.generators import DEFAULT_MODEL, Generator, ModelError, available_models, load_generator, model_dirs
 from engine.record import RecordError
@@ -96,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--at", type=_datetime, default=None,
                        help="start where an anchored show is at this wall time, e.g. 2026-12-03T14:00:00")
     render.add_argument("--no-progress", action="store_true", help="no progress bar")
+    render.add_argument("--replay", type=Path, default=None, metavar="LOG",
+                        help="render a live performance from its log (play --performance-log), frame-exact; "
+                             "--size may change the resolution")
     add_output_options(render)
 
     play = sub.add_parser("play", help="play live in a window (or headless) at the display's frame rate")
@@ -118,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "generator keeps up, else a fraction of it, blended in between)")
     play.add_argument("--snapshots", type=Path, default=Path("snapshots"), help="folder for S snapshots")
     add_output_options(play)
+    add_osc_options(play)
 
     check = sub.add_parser("check", help="validate a show script without rendering")
     check.add_argument("show", type=Path)
@@ -129,7 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, help="also write the figures as JSON here")
     bench.add_argument("--live", action="store_true",
                        help="measure the live player instead: headless play at 720p, 1080p and 720p recording")
-    bench.add_argument("--seconds", type=_positive, default=60.0, help="--live: seconds per run (default 60)")
+    bench.add_argument("--seconds", type=_positive, default=60.0, help="--live/--osc: seconds per run (default 60)")
+    bench.add_argument("--osc", action="store_true",
+                       help="measure OSC latency instead: message sent -> first frame showing it, at 720p")
+
+    add_osc_command(sub)
 
     models = sub.add_parser("models", help="list available models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
@@ -198,6 +209,13 @@ def _model_path(show: Show) -> str | Path:
 def cmd_render(args: argparse.Namespace) -> int:
     from engine.offline import render_offline
 
+    if args.replay is not None:
+        from engine.live.launch import replay
+
+        summary = replay(args.replay, args.output, args.size)
+        log.info("replayed %d frames to %s", summary["frames"], args.output)
+        return 0
+
     program = resolve_program(args)
     fps = program.fps
     start = args.start
@@ -222,32 +240,13 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_play(args: argparse.Namespace) -> int:
     from engine.live.display import HeadlessDisplay, WindowDisplay
-    from engine.live.player import Player, PlayOptions
-    from engine.show.registry import Registry
+    from engine.live.launch import play
 
     program = resolve_program(args)
     size = args.size or (program.settings.width, program.settings.height)
-    if args.headless:
-        display = HeadlessDisplay(size)
-    else:
-        display = WindowDisplay(args.size, args.fullscreen, args.display)
+    display = HeadlessDisplay(size) if args.headless else WindowDisplay(args.size, args.fullscreen, args.display)
     try:
-        fps = float(args.fps or getattr(display, "refresh_rate", None) or 60.0)
-        source, registry, start = program.source, None, args.start
-        if program.show is not None and isinstance(source, Timeline):
-            show = program.show
-            registry = Registry.for_show(show.path, show.settings.seed, program.generator.z_dim,
-                                         source.portraits.min_distance)
-            source = Timeline(show, program.generator.z_dim, registry.sequence)
-            if start is None:
-                anchored = show_time_at(show, dt.datetime.now().astimezone())
-                start = anchored if anchored is not None else registry.show_time
-        options = PlayOptions(fps=fps, start=start or 0.0, duration=args.duration, record=args.record,
-                              stats=args.stats, stats_json=args.stats_json, keyframes=args.keyframes,
-                              snapshots=args.snapshots)
-        player = Player(source, program.generator, program.settings, program.style, display, options,
-                        program.show, program.adjust, registry)
-        summary = player.run()
+        summary = play(args, program, display)
     finally:
         display.close()
     log.info("played %d frames in %.1f s: %.1f fps, p50 %.1f ms, p99 %.1f ms, missed %d", summary["frames"],
@@ -263,6 +262,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.osc:
+        from engine.bench_osc import run_osc_bench
+
+        run_osc_bench(args.model, args.seconds, 60.0, args.json)
+        return 0
     if args.live:
         from engine.bench_live import run_live_bench
 
@@ -291,16 +295,32 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"render": cmd_render, "play": cmd_play, "check": cmd_check, "bench": cmd_bench, "models": cmd_models}
+def cmd_osc(args: argparse.Namespace) -> int:
+    from engine.control.client import send, typed
+
+    wait = args.wait if args.wait is not None else (1.0 if args.address == "/vernissage/status" else 0.0)
+    replies = send(args.address, [typed(a) for a in args.args], args.host, args.port, wait)
+    for address, values in replies:
+        print(address, *values)
+    if wait and not replies:
+        log.error("no answer from %s:%d within %g s (is vernissage play --osc %d running?)",
+                  args.host, args.port, wait, args.port)
+        return 1
+    return 0
+
+
+COMMANDS = {"render": cmd_render, "play": cmd_play, "check": cmd_check, "bench": cmd_bench, "models": cmd_models,
+            "osc": cmd_osc}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (ModelError, RecordError, RenderContextError, ShowError) as exc:
+    except (ModelError, RecordError, RenderContextError, ShowError, BindingError, PerformanceLogError, OSError) as exc:
         log.error("%s", exc)
         return 1
     except KeyboardInterrupt:

@@ -31,16 +31,20 @@ class LiveRecorder:
     """Records every frame handed to :meth:`capture` to ``path`` (a directory, .mp4, .mov, .mkv).
 
     ``gpu_yuv`` converts to yuv420p in a shader where the file takes it (None: unless the
-    rasteriser is software).
+    rasteriser is software). ``exact`` (replays) waits for the writer instead of stopping,
+    and encodes at the final quality.
     """
 
     def __init__(self, ctx: moderngl.Context, path: Path, fps: float | Fraction, size: tuple[int, int],
-                 flipped: bool, queue_bytes: int = 512 << 20, gpu_yuv: bool | None = None) -> None:
+                 flipped: bool, queue_bytes: int = 512 << 20, gpu_yuv: bool | None = None,
+                 exact: bool = False) -> None:
         self.path = Path(path)
         self.size = size
         self.flipped = flipped
         self.frames_captured = 0
-        sink = open_sink(self.path, Fraction(fps).limit_denominator(1001), size, quality="live", fragmented=True)
+        self.exact = exact
+        sink = open_sink(self.path, Fraction(fps).limit_denominator(1001), size,
+                         quality="final" if exact else "live", fragmented=True)
         if gpu_yuv is None:
             gpu_yuv = not is_software(ctx)
         self._yuv = Yuv420Pass(ctx, size, flipped) if gpu_yuv and sink.accepts_yuv420 and supports_yuv420(size) else None
@@ -78,7 +82,7 @@ class LiveRecorder:
         self.frames_captured += 1
         self._pending += 1
         if self._pending == RING:
-            self._hand_over(block=False)
+            self._hand_over(block=self.exact)
 
     def _hand_over(self, block: bool) -> None:
         slot = (self.frames_captured - self._pending) % RING
@@ -111,10 +115,10 @@ class LiveRecorder:
 
 
 def open_recorder(ctx: moderngl.Context, path: Path, fps: float, size: tuple[int, int],
-                  flipped: bool) -> LiveRecorder | None:
+                  flipped: bool, exact: bool = False) -> LiveRecorder | None:
     """A recorder, or None with one line when the file cannot be opened (the show goes on)."""
     try:
-        return LiveRecorder(ctx, path, fps, size, flipped)
+        return LiveRecorder(ctx, path, fps, size, flipped, exact=exact)
     except RecordError as exc:
         log.error("cannot record: %s (the show goes on)", exc)
         return None

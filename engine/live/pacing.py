@@ -22,9 +22,10 @@ FAST_SWAPS_MEAN_NO_VSYNC = 10
 class FramePacer:
     """Hands out display ticks: the next one to render, and how many were skipped."""
 
-    def __init__(self, fps: float, vsync: bool, now=time.perf_counter, sleep=time.sleep) -> None:
+    def __init__(self, fps: float, vsync: bool, now=time.perf_counter, sleep=time.sleep, exact: bool = False) -> None:
         self.fps = fps
         self.vsync = vsync
+        self.exact = exact  # offline replay: one tick per frame, as fast as frames come, none skipped
         self._now = now
         self._sleep = sleep
         self.tick = 0
@@ -46,6 +47,10 @@ class FramePacer:
         previous frame, ticks skipped) and advances :attr:`tick` to the next frame to render.
         """
         now = self._now()
+        if self.exact:
+            interval, self._last = now - self._last, now
+            self.tick += 1
+            return interval, 0
         if self.vsync:
             interval = now - self._last
             self._check_vsync(interval)
@@ -92,9 +97,16 @@ class FrameStats:
         self._histogram = np.zeros(self.BINS, np.int64)
         self._window = np.zeros(self.BINS, np.int64)  # since the last take_window()
         self._total = 0.0
+        self._recent = 1.0 / fps_target  # smoothed frame interval, for live feedback
+
+    def recent_fps(self) -> float:
+        """Frame rate over roughly the last second (what a controller's label shows)."""
+        return 1.0 / self._recent if self._recent > 0 else 0.0
 
     def add(self, interval: float, skipped: int, substituted: bool) -> None:
         """One presented frame; the first frame's interval (from start) is not a frame time."""
+        if self.frames:
+            self._recent += (interval - self._recent) / max(1.0, self.fps_target)
         self.frames += 1
         self.late += skipped
         self.substituted += int(substituted)

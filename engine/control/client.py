@@ -1,0 +1,45 @@
+"""``vernissage osc send``: a tiny client for technicians testing a setup."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from engine.control.wire import WireError, parse
+
+
+def typed(text: str) -> int | float | str:
+    """A command-line argument as OSC would carry it: int, float, else string."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def send(address: str, args: list[int | float | str], host: str = "127.0.0.1", port: int = 9000,
+         wait: float = 0.0) -> list[tuple[str, tuple]]:
+    """Send one message; with ``wait`` > 0, return the messages answered within that many seconds."""
+    message = OscMessageBuilder(address)
+    for arg in args:
+        message.add_arg(arg)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+        sock.sendto(message.build().dgram, (host, port))
+        replies: list[tuple[str, tuple]] = []
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                data, _ = sock.recvfrom(65536)
+            except (TimeoutError, socket.timeout):
+                break
+            try:
+                replies += [(m.address, m.args) for m in parse(data)]
+            except WireError:
+                continue
+        return replies

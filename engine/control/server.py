@@ -1,0 +1,275 @@
+"""The OSC server: UDP datagrams in, checked commands out, on a thread of its own.
+
+One thread reads the socket (message order is kept; python-osc's threading server loses it),
+drops senders outside the allow-list, parses defensively (engine.control.wire), checks each
+message against the address map or the bindings, and queues commands for the frame loop.
+Fader moves coalesce to the latest value per address, so a flood can delay nothing but
+itself; bundles with a time tag wait until the frame they name. Problems are counted and
+logged, one line per kind per 10 s. The same socket sends feedback, so controllers that
+answer to the port they heard from (TouchOSC, Chataigne) just work.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from engine.control.addresses import Command, ControlError, check
+from engine.control.bindings import Binding
+from engine.control.ratelimit import RateLimitedLog
+from engine.control.wire import MAX_DATAGRAM, WireError, parse
+
+log = logging.getLogger(__name__)
+QUEUE_LIMIT = 256  # triggers waiting for the next frame (fader moves coalesce and do not count)
+SCHEDULE_LIMIT = 1024  # timed bundle messages waiting for their frame
+SCHEDULE_HORIZON = 3600.0  # seconds: a time tag further ahead is a sender's clock error
+PACKETS_PER_SECOND = 4000  # beyond this, datagrams are read and dropped unparsed
+SUBSCRIBER_LIMIT = 8
+SUBSCRIPTION_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A command, who sent it, when it arrived (perf_counter) and when it is due (None: now)."""
+
+    command: Command
+    sender: tuple[str, int]
+    received: float
+    due: float | None = None
+
+
+@dataclass
+class Counters:
+    received: int = 0
+    applied: int = 0
+    rejected: int = 0  # unknown address, wrong type, count or range
+    malformed: int = 0  # not OSC at all
+    refused: int = 0  # senders outside the allow-list
+    flooded: int = 0  # dropped by the rate limit or a full queue
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def parse_networks(cidrs: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """``["192.168.1.0/24", "10.0.0.5"]`` -> networks; ValueError names the bad entry."""
+    networks = []
+    for text in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise ValueError(f"--osc-allow {text!r} is not an address or a CIDR block like 192.168.1.0/24") from None
+    return networks
+
+
+class CommandQueue:
+    """Thread-safe, bounded, coalescing: the hand-over between the server and the frame loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[object, Incoming] = OrderedDict()
+        self._scheduled: list[Incoming] = []
+        self._sequence = 0
+
+    def put(self, item: Incoming) -> bool:
+        """False when the queue is full (the item is dropped)."""
+        with self._lock:
+            if item.due is not None:
+                if len(self._scheduled) >= SCHEDULE_LIMIT:
+                    return False
+                self._scheduled.append(item)
+                return True
+            if item.command.spec.kind == "fader":
+                key: object = item.command.address
+                self._items.pop(key, None)  # the latest move, at the position of the latest arrival
+            else:
+                if sum(1 for k in self._items if isinstance(k, int)) >= QUEUE_LIMIT:
+                    return False
+                self._sequence += 1
+                key = self._sequence
+            self._items[key] = item
+            return True
+
+    def take(self, now: float) -> list[Incoming]:
+        """Everything due by ``now`` (perf_counter): timed items first, in time order."""
+        with self._lock:
+            due = sorted((i for i in self._scheduled if i.due <= now), key=lambda i: i.due)
+            if due:
+                self._scheduled = [i for i in self._scheduled if i.due > now]
+            ready = list(self._items.values())
+            self._items.clear()
+        return due + ready
+
+
+class OscServer:
+    """Listens on ``host:port`` (port 0 picks a free one: read :attr:`port`)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 9000, allow: Iterable[str] = (),
+                 bindings: Iterable[Binding] = (), feedback: Iterable[tuple[str, int]] = (),
+                 learn: bool = False) -> None:
+        self.allow = parse_networks(allow)
+        self.bindings = {b.address: b for b in bindings}
+        self.targets = list(feedback)
+        self.learn = learn
+        self.queue = CommandQueue()
+        self.counters = Counters()
+        self.problems = RateLimitedLog(log)
+        self._subscribers: OrderedDict[tuple[str, int], float] = OrderedDict()
+        self._requests: deque[tuple[str, int]] = deque(maxlen=64)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            self._socket.bind((host, port))
+        except OSError as exc:
+            self._socket.close()
+            raise OSError(f"cannot listen for OSC on {host}:{port} ({exc.strerror or exc})") from None
+        self._socket.settimeout(0.05)
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._stop = threading.Event()
+        self._window = (0.0, 0)
+        self._thread = threading.Thread(target=self._serve, name="osc-server", daemon=True)
+        if not ipaddress.ip_address(self.host).is_loopback and not self.allow:
+            log.warning("OSC listens on %s:%d for any sender; --osc-allow limits who may control the show",
+                        self.host, self.port)
+
+    def start(self) -> None:
+        self._thread.start()
+        log.info("OSC: listening on %s:%d%s", self.host, self.port,
+                 f", allowing {', '.join(map(str, self.allow))}" if self.allow else "")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2.0)
+        self._socket.close()
+
+    # --- receiving -------------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, sender = self._socket.recvfrom(MAX_DATAGRAM + 1)
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError as exc:  # e.g. ICMP port unreachable echoed back on some systems
+                self.problems.warning("socket", f"OSC: receive failed ({exc.strerror or exc})")
+                continue
+            try:
+                self.receive(data, sender[:2], time.perf_counter())
+            except Exception as exc:  # noqa: BLE001 - the server thread must outlive any packet
+                self.counters.malformed += 1
+                self.problems.warning("internal", f"OSC: packet from {sender[0]} dropped ({type(exc).__name__}: {exc})")
+
+    def _allowed(self, host: str) -> bool:
+        if not self.allow:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.allow)
+
+    def _flooded(self, now: float) -> bool:
+        start, count = self._window
+        if now - start >= 1.0:
+            self._window = (now, 1)
+            return False
+        self._window = (start, count + 1)
+        return count + 1 > PACKETS_PER_SECOND
+
+    def receive(self, data: bytes, sender: tuple[str, int], now: float) -> None:
+        """Handle one datagram (the server thread calls this; tests may too)."""
+        c = self.counters
+        if not self._allowed(sender[0]):
+            c.refused += 1
+            self.problems.warning(f"refused {sender[0]}", f"OSC: refused a packet from {sender[0]} (not in --osc-allow)")
+            return
+        if self._flooded(now):
+            c.flooded += 1
+            self.problems.warning("flood", f"OSC: more than {PACKETS_PER_SECOND} packets/s; dropping the excess")
+            return
+        try:
+            messages = parse(data)
+        except WireError as exc:
+            c.malformed += 1
+            self.problems.warning("malformed", f"OSC: malformed packet from {sender[0]} ({exc})")
+            return
+        wall = time.time()
+        for message in messages:
+            c.received += 1
+            self._dispatch(message.address, message.args, sender, now,
+                           None if message.when is None or message.when <= wall else now + (message.when - wall))
+
+    def _dispatch(self, address: str, args: tuple[object, ...], sender: tuple[str, int], now: float,
+                  due: float | None) -> None:
+        c = self.counters
+        try:
+            binding = self.bindings.get(address)
+            command = binding.command(args) if binding else check(address, args)
+            if command is None:
+                return  # a button's release
+        except ControlError as exc:
+            c.rejected += 1
+            if self.learn and address not in self.bindings and not address.startswith("/vernissage/"):
+                self.problems.warning(f"learn {address[:80]}", f"OSC learn: {address[:80]} {list(args)[:4]} -> bind it "
+                                      f"with [[binding]] address = \"{address[:80]}\" target = \"/vernissage/...\"")
+            else:
+                self.problems.warning(f"rejected {address[:80]}", f"OSC: ignored {exc}")
+            return
+        if command.spec.kind == "query":
+            self._requests.append(sender)
+            self._subscribe(sender, now)
+            return
+        if due is not None and due - now > SCHEDULE_HORIZON:
+            c.rejected += 1
+            self.problems.warning("horizon", f"OSC: {address} is timed {due - now:.0f} s ahead; ignored (clock error?)")
+            return
+        if not self.queue.put(Incoming(command, sender, now, due)):
+            c.flooded += 1
+            self.problems.warning("queue", "OSC: the command queue is full; dropping commands")
+
+    def _subscribe(self, sender: tuple[str, int], now: float) -> None:
+        self._subscribers.pop(sender, None)
+        self._subscribers[sender] = now
+        while len(self._subscribers) > SUBSCRIBER_LIMIT:
+            self._subscribers.popitem(last=False)
+
+    # --- feedback --------------------------------------------------------------------------------
+
+    def answer_requests(self, status: dict[str, object]) -> None:
+        """Send ``status`` to everyone who asked since the last call (the frame loop calls this)."""
+        while self._requests:
+            self._queue_status(status, [self._requests.popleft()])
+
+    def broadcast(self, status: dict[str, object]) -> None:
+        """Send ``status`` to the configured targets and recent askers (on change, and each second)."""
+        now = time.perf_counter()
+        for sender, since in list(self._subscribers.items()):
+            if now - since > SUBSCRIPTION_SECONDS:
+                del self._subscribers[sender]
+        self._queue_status(status, self.targets + [s for s in self._subscribers if s not in self.targets])
+
+    def _queue_status(self, status: dict[str, object], to: list[tuple[str, int]]) -> None:
+        if not to:
+            return
+        bundle = OscBundleBuilder(IMMEDIATELY)
+        summary = OscMessageBuilder("/vernissage/status")
+        for key, value in status.items():
+            summary.add_arg(value)
+            field_message = OscMessageBuilder(f"/vernissage/status/{key}")
+            field_message.add_arg(value)
+            bundle.add_content(field_message.build())
+        bundle.add_content(summary.build())
+        dgram = bundle.build().dgram
+        for target in to:  # a UDP send never blocks for long: fine on the frame loop's thread
+            try:
+                self._socket.sendto(dgram, target)
+            except OSError as exc:
+                self.problems.warning(f"send {target[0]}", f"OSC: cannot answer {target[0]}:{target[1]} ({exc.strerror or exc})")
