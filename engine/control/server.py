@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from engine.control.addresses import Command, ControlError, check
+from engine.control.addresses import ADDRESSES, Command, ControlError, check
 from engine.control.bindings import Binding
 from engine.control.ratelimit import RateLimitedLog
 from engine.control.wire import MAX_DATAGRAM, WireError, parse
@@ -189,7 +189,7 @@ class OscServer:
         c = self.counters
         if not self._allowed(sender[0]):
             c.refused += 1
-            self.problems.warning(f"refused {sender[0]}", f"OSC: refused a packet from {sender[0]} (not in --osc-allow)")
+            self.problems.warning("refused", f"OSC: refused a packet from {sender[0]} (not in --osc-allow)")
             return
         if self._flooded(now):
             c.flooded += 1
@@ -220,8 +220,9 @@ class OscServer:
             if self.learn and address not in self.bindings and not address.startswith("/vernissage/"):
                 self.problems.warning(f"learn {address[:80]}", f"OSC learn: {address[:80]} {list(args)[:4]} -> bind it "
                                       f"with [[binding]] address = \"{address[:80]}\" target = \"/vernissage/...\"")
-            else:
-                self.problems.warning(f"rejected {address[:80]}", f"OSC: ignored {exc}")
+            else:  # one log key per known address; garbage addresses share one, so they cannot flood the log
+                known = address in ADDRESSES or address in self.bindings
+                self.problems.warning(f"rejected {address}" if known else "unknown", f"OSC: ignored {exc}")
             return
         if command.spec.kind == "query":
             self._requests.append(sender)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -74,7 +75,8 @@ class LiveControl:
         if self.record is not None and command.spec.replayed:
             self.record.command(tick, command, due_tick)
 
-    def frame_shown(self, tick: int, now: float, skipped: int, stand_in: bool, status: dict[str, object]) -> None:
+    def frame_shown(self, tick: int, now: float, skipped: int, stand_in: bool,
+                    status: Callable[[], dict[str, object]]) -> None:
         """After frame ``tick`` was shown at ``now``: latencies, the log's frame notes, feedback."""
         if self._waiting:
             still = []
@@ -89,11 +91,12 @@ class LiveControl:
             self.record.frames(tick, skipped, stand_in)
         if self.server is None:
             return
-        self.server.answer_requests(status)
-        discrete = tuple(status[k] for k in ("cue", "paused", "recording", "locked"))
+        state = status()
+        self.server.answer_requests(state)
+        discrete = tuple(state[k] for k in ("cue", "paused", "recording", "locked"))
         if discrete != self._last_status or now - self._status_sent >= FEEDBACK_EVERY:
             self._last_status, self._status_sent = discrete, now
-            self.server.broadcast(status)
+            self.server.broadcast(state)
 
     def latency_summary(self, fps: float) -> dict[str, dict]:
         """OSC arrival -> first frame showing the effect, per address: count, p50/p99 in ms and frames."""

@@ -48,7 +48,7 @@ def _show_loader(args: argparse.Namespace, program) -> tuple:
 def _replayable_argv(args: argparse.Namespace, program) -> list[str]:
     """The play command line, with the show made absolute and live-only options left out."""
     argv, skip = [], False
-    for item in args.argv[1:]:
+    for item in args.argv[args.argv.index("play") + 1:]:
         if skip:
             skip = False
             continue

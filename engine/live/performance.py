@@ -114,11 +114,11 @@ class Performance:
         for address, (target, factor) in list(self._smoothing.items()):
             current = self._fader_value(address)
             value = current + (target - current) * factor
-            if abs(target - value) < 1e-4:
+            # each truncation step is a new epoch to generate: the tail of the glide is one step
+            close = 2e-3 if address == "/vernissage/latent/truncation" else 1e-4
+            if abs(target - value) < close or abs(value - current) < close:
                 value = target
                 del self._smoothing[address]
-            elif address in ("/vernissage/latent/truncation",) and abs(value - current) < 2e-3:
-                continue  # each truncation step is a new epoch: move in steps worth generating
             self._set_fader(tick, address, value)
 
     def _fader_value(self, address: str) -> float:

@@ -273,7 +273,7 @@ class Player:
                 interval, skipped = self.pacer.presented()
                 self.stats.add(interval, skipped, substituted)
                 now = time.perf_counter()
-                self.control.frame_shown(tick, now, skipped, substituted, self._status(tick))
+                self.control.frame_shown(tick, now, skipped, substituted, lambda: self._status(tick))
                 if now >= next_poll:
                     next_poll = now + 1.0
                     self._housekeeping(tick)
