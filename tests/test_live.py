@@ -16,7 +16,8 @@ from PIL import Image
 from engine.cli import main
 from engine.live.clock import ShowClock
 from engine.live.pacing import FramePacer, FrameStats
-from engine.live.runahead import bracket, keyframe_rate
+from engine.frames import Face, FrameSpec
+from engine.live.runahead import RunAhead, bracket, keyframe_rate
 
 
 def test_clock_pause_speed_and_seek_are_scheduled_segments():
@@ -81,6 +82,37 @@ def _decoded_frames(path) -> int:
         return sum(1 for _ in container.decode(video=0))
 
 
+def test_run_ahead_generates_whole_batches_and_never_chases_the_display(generator):
+    made = []
+
+    def walk(epoch):
+        def spec(t):
+            made.append(t)
+            return FrameSpec(faces=((Face(np.full(generator.z_dim, t, np.float32)), 1.0),))
+        return spec
+
+    ahead = RunAhead(generator, walk, ShowClock(fps=60.0), rate=60.0, lookahead=0.5, batch=8)
+    batches = []
+
+    def fill():
+        made.clear()
+        ahead._fill_once()
+        batches.append(len(made))
+
+    fill(), fill()
+    assert batches == [2, 8]  # the first keyframes alone, then a whole batch, not another two
+    while ahead._next_batch(ahead.needed(0)):
+        fill()
+    assert len(ahead._cache) >= 30 - 7 and ahead.wait_ready(0, timeout=1.0)
+    ahead.advance(1)
+    assert ahead._next_batch(ahead.needed(1)) == []  # no top-up of one keyframe per frame
+    batches.clear()
+    for tick in range(100, 148, 12):  # the display outruns the generator, as in a stall:
+        ahead.advance(tick)           # small and whole batches alternate, so it catches up
+        fill()
+    assert batches == [2, 8, 2, 8]
+
+
 def test_headless_play_records_exactly_the_frames_shown(tmp_path):
     video, report = tmp_path / "live.mp4", tmp_path / "stats.json"
     code = main(["play", "--headless", "--walk", "wander", "--size", "320x180", "--fps", "30",
@@ -112,12 +144,17 @@ def offscreen_window(monkeypatch):
     pygame.quit()
 
 
-def test_window_plays_handles_keys_and_quits_cleanly(tmp_path, offscreen_window):
+def test_window_plays_handles_keys_and_quits_cleanly(tmp_path, offscreen_window, monkeypatch):
     import pygame
+
+    playing = threading.Event()  # keys pressed during start-up would all land on the first frame
+    start = FramePacer.start
+    monkeypatch.setattr(FramePacer, "start", lambda self: (start(self), playing.set())[0])
 
     def press_later():
         import time
 
+        assert playing.wait(120)
         for key, wait in ((pygame.K_SPACE, 0.6), (pygame.K_SPACE, 0.2), (pygame.K_RIGHT, 0.1), (pygame.K_n, 0.1),
                           (pygame.K_s, 0.1), (pygame.K_r, 0.3), (pygame.K_r, 0.3), (pygame.K_q, 0.2)):
             time.sleep(wait)

@@ -65,6 +65,7 @@ class RunAhead:
         self._source_for = source_for
         self._tick = 0
         self._cache: dict[Key, np.ndarray] = {}
+        self._small_last = False
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -101,11 +102,16 @@ class RunAhead:
         return list(wanted)
 
     def wait_ready(self, tick: int, timeout: float) -> bool:
-        """Block until the first frames from ``tick`` are cached (start-up, after a reset)."""
+        """Block until the look-ahead from ``tick`` is as full as the worker keeps it (start-up).
+
+        Starting the display with only the first few keyframes made the worker's catch-up burst
+        compete with the first second of display: every missed frame of a 30 s run fell there.
+        """
         deadline = time.perf_counter() + timeout
         self.advance(tick)
         while time.perf_counter() < deadline and self.error is None:
-            if all(j in self._cache for j in self.needed(tick)[:4]):
+            needed = self.needed(tick)
+            if not self._next_batch(needed) and all(key in self._cache for key in needed[:URGENT_KEYFRAMES]):
                 return True
             time.sleep(0.005)
         return False
@@ -123,15 +129,27 @@ class RunAhead:
                 self.error = str(exc)
                 time.sleep(1.0)
 
+    def _next_batch(self, needed: list[Key], small_ok: bool = True) -> list[Key]:
+        """The keyframes to generate next; none while the look-ahead is full enough.
+
+        A seek or a new latent needs its first keyframes within a few frames: a small batch
+        makes those first. Never two small batches running: a generator that is behind would
+        chase the display two keyframes at a time, at a rate below the display's, forever.
+        """
+        missing = [key for key in needed if key not in self._cache]
+        urgent = bool(missing) and needed.index(missing[0]) < URGENT_KEYFRAMES
+        if not urgent and len(missing) < min(self.batch, len(needed) // 2):
+            # Topping up one keyframe per displayed frame costs 2.5x the CPU per keyframe of a
+            # whole batch and keeps the generator running beside every frame; wait for a batch.
+            return []
+        return missing[: URGENT_KEYFRAMES // 2 if urgent and small_ok else self.batch]
+
     def _fill_once(self) -> bool:
-        """Generate one batch of missing keyframes; False when nothing is missing."""
+        """Generate one batch of missing keyframes; False when there is nothing to do yet."""
         needed = self.needed(self._tick)
         keep = set(needed)
-        missing = [key for key in needed if key not in self._cache]
-        # a seek or a new latent needs its first keyframes within a few frames: make those
-        # alone first rather than wait for a whole batch
-        urgent = bool(missing) and needed.index(missing[0]) < URGENT_KEYFRAMES
-        missing = missing[: URGENT_KEYFRAMES // 2 if urgent else self.batch]
+        missing = self._next_batch(needed, small_ok=not self._small_last)
+        self._small_last = 0 < len(missing) <= URGENT_KEYFRAMES // 2 < self.batch
         specs = [self._source_for(epoch)(j / self.rate) for epoch, j in missing]
         images = generate_images(self.generator, specs) if missing else []
         with self._lock:
