@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.frames import FrameSpec
 from engine.render import Renderer
+from engine.render.overlay import Overlay
 from engine.render.text import text_overlay
 from engine.show.schema import Caption
 
@@ -24,8 +25,8 @@ class TextStyle:
     caption: Caption = Caption()
 
 
-def text_layer(spec: FrameSpec, size: tuple[int, int], style: TextStyle) -> tuple[np.ndarray | None, float]:
-    """The RGBA overlay for ``spec``'s caption or title at output ``size``, and its opacity."""
+def text_layer(spec: FrameSpec, size: tuple[int, int], style: TextStyle) -> tuple[Overlay | None, float]:
+    """The overlay for ``spec``'s caption or title at output ``size``, and its opacity."""
     if spec.text is None or spec.text.opacity <= 0:
         return None, 0.0
     c = style.caption

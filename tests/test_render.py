@@ -132,3 +132,25 @@ def test_letterbox_follows_grade_brightness_and_fade(gl):
             renderer.render(look, 0, fade=fade, fade_color=(1.0, 0.0, 0.0))
             out = renderer.read().astype(int)
         assert np.abs(out[80, 5] - out[80, 160]).max() <= 1  # bar and image: the same colour
+
+
+def test_cached_captions_keep_only_their_ink(gl):
+    """A caption is a few hundred pixels of type: the cache holds those, not a whole frame each."""
+    from engine.render.text import text_overlay
+
+    size = (1920, 1080)
+    caption = text_overlay("No. 042", "caption", size, None, 36, (1.0, 1.0, 1.0), "bottom")
+    assert caption.pixels.nbytes < 0.02 * size[0] * size[1] * 4
+    x, y = caption.origin
+    h, w = caption.pixels.shape[:2]
+    assert abs(x + w / 2 - size[0] / 2) < 4 and y + h > 0.9 * size[1]  # centred near the bottom edge
+    renderer = Renderer(gl, RenderSettings(width=size[0], height=size[1]), (64, 64))
+    try:
+        renderer.upload(np.zeros((64, 64, 3), np.uint8))
+        renderer.render(Look(), 0, overlay=caption)
+        frame = renderer.read()
+    finally:
+        renderer.close()
+    inked = np.argwhere(frame.max(axis=2) > 128)
+    assert inked.size and inked[:, 0].min() >= y and inked[:, 1].min() >= x  # drawn where it belongs
+    assert inked[:, 0].max() < y + h and inked[:, 1].max() < x + w

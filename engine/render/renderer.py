@@ -20,7 +20,7 @@ import moderngl
 import numpy as np
 
 from engine.render.kernels import AxisWeights, axis_weights
-from engine.render.overlay import OverlayPass, crop_to_ink
+from engine.render.overlay import Overlay, OverlayPass
 from engine.render.settings import Look, RenderSettings
 from engine.render.shaders import shader_pass
 
@@ -91,8 +91,6 @@ class Renderer:
         self._letterboxed = not covers_output(layout, (settings.width, settings.height))
         self._finish_variants: dict[tuple[bool, ...], tuple[moderngl.Program, moderngl.VertexArray]] = {}
         self._overlay_pass = OverlayPass(ctx)
-        self._overlay_source: np.ndarray | None = None
-        self._overlay_ink: tuple[np.ndarray, tuple[int, int]] | None = None
 
     def _own(self, obj):
         self._owned.append(obj)
@@ -142,15 +140,9 @@ class Renderer:
         """Make ``frame`` (H, W, 3) uint8 RGB, row 0 at the top, source ``slot`` (1: the blend partner)."""
         self._sources[slot].write(np.ascontiguousarray(frame, dtype=np.uint8))
 
-    def _ink(self, overlay: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
-        if overlay is not self._overlay_source:  # overlays are cached upstream: identity = content
-            self._overlay_ink = crop_to_ink(overlay)
-            self._overlay_source = overlay
-        return self._overlay_ink
-
     def render(self, look: Look, frame_index: int, target: moderngl.Framebuffer | None = None,
                flip: bool = False, fade: float = 0.0, fade_color: tuple[float, float, float] = (0.0, 0.0, 0.0),
-               overlay: np.ndarray | None = None, overlay_opacity: float = 1.0, mix: float = 0.0) -> None:
+               overlay: Overlay | None = None, overlay_opacity: float = 1.0, mix: float = 0.0) -> None:
         """Run the passes on the uploaded frame into ``target`` (default: :attr:`output_fbo`).
 
         Args:
@@ -158,7 +150,7 @@ class Renderer:
             frame_index: seeds the grain, so grain is identical whenever this frame is rendered.
             flip: draw bottom-up, for a window's default framebuffer.
             fade, fade_color: mix the result toward a colour (fades, title backgrounds).
-            overlay: (H, W, 4) uint8 RGBA text at output size, drawn on top with ``overlay_opacity``.
+            overlay: text (captions, titles), drawn on top with ``overlay_opacity``.
             mix: 0..1 blend from source slot 0 toward slot 1 (between two generated frames).
         """
         blend = mix > 0.0
@@ -195,9 +187,8 @@ class Renderer:
         if grain:
             program["u_grain"], program["u_grain_seed"] = look.grain, frame_index & 0xFFFFFFFF
         vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
-        ink = self._ink(overlay) if overlay is not None and overlay_opacity > 0.0 else None
-        if ink is not None:
-            self.draw_overlay(*ink, opacity=overlay_opacity, flip=flip)
+        if overlay is not None and overlay_opacity > 0.0:
+            self.draw_overlay(overlay.pixels, overlay.origin, opacity=overlay_opacity, flip=flip)
 
     def draw_overlay(self, pixels: np.ndarray, origin: tuple[int, int], opacity: float = 1.0,
                      flip: bool = False) -> None:

@@ -1,7 +1,7 @@
 """Captions and title cards: text drawn with a real font (Pillow FreeType) into an RGBA overlay.
 
-Overlays are made at the output size, so type is crisp whatever the model's resolution, and
-cached by content: a caption that stays for six seconds is drawn once.
+Overlays are drawn at the output size, so type is crisp whatever the model's resolution,
+cropped to their ink, and cached by content: a caption that stays for six seconds is drawn once.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from engine.render.overlay import Overlay, crop_to_ink
+
 
 def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont:
     if path is None:
@@ -21,8 +23,8 @@ def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont:
 
 @lru_cache(maxsize=8)
 def text_overlay(content: str, style: str, size: tuple[int, int], font: Path | None, font_px: int,
-                 color: tuple[float, float, float], position: str) -> np.ndarray:
-    """(H, W, 4) uint8 RGBA: ``content`` as a caption (edge) or a title (centred, larger).
+                 color: tuple[float, float, float], position: str) -> Overlay | None:
+    """``content`` as a caption (edge) or a title (centred, larger); None when nothing is inked.
 
     ``font_px`` is the caption height at 1080 lines; it scales with the output height.
     """
@@ -45,4 +47,4 @@ def text_overlay(content: str, style: str, size: tuple[int, int], font: Path | N
     if style == "caption":  # a soft shadow keeps white type legible over a light face
         draw.multiline_text((x + 2 * scale, y + 2 * scale), content, font=face, fill=(0, 0, 0, 160), align="center")
     draw.multiline_text((x, y), content, font=face, fill=(*rgb, 255), align="center")
-    return np.asarray(canvas)
+    return crop_to_ink(np.asarray(canvas))
