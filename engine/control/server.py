@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -55,7 +55,6 @@ class Counters:
     malformed: int = 0  # not OSC at all
     refused: int = 0  # senders outside the allow-list
     flooded: int = 0  # dropped by the rate limit or a full queue
-    by_kind: dict[str, int] = field(default_factory=dict)
 
 
 def parse_networks(cidrs: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

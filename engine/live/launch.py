@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.control.addresses import ControlError
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 REPLAY_IGNORES = ("--osc", "--record", "--stats-json", "--duration", "--performance-log", "--start")
 
 
-def _show_loader(args: argparse.Namespace, program) -> tuple:
+def _show_loader(args: argparse.Namespace, program) -> Callable[[str], FrameSource]:
+    """/vernissage/show/load's loader: shows from --shows, else the show's folder, else shows/."""
     folder = args.shows or (program.show.path.parent if program.show else Path("shows"))
 
     def load(path: Path) -> FrameSource:
@@ -42,7 +44,7 @@ def _show_loader(args: argparse.Namespace, program) -> tuple:
                         show.settings.model, program.generator.card.name)
         return Timeline(show, program.generator.z_dim)
 
-    return folder, shows_loader(folder, load)
+    return shows_loader(folder, load)
 
 
 def _replayable_argv(args: argparse.Namespace, program) -> list[str]:
@@ -78,7 +80,7 @@ def play(args: argparse.Namespace, program, display: Display) -> dict:
                           snapshots=args.snapshots, recordings=args.recordings)
     bindings = bindings_for(args, program.show.path if program.show else None)
     server = open_server(args, bindings)
-    _, loader = _show_loader(args, program)
+    loader = _show_loader(args, program)
 
     def control(performance: Performance, keyframe_rate: float) -> LiveControl:
         header = {"argv": _replayable_argv(args, program), "fps": fps, "keyframe_rate": keyframe_rate,
@@ -114,7 +116,7 @@ def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None) ->
     display = HeadlessDisplay(tuple(size or header["size"]))
     options = PlayOptions(fps=float(header["fps"]), start=float(header["start"]), record=output,
                           keyframes=float(header["keyframe_rate"]), exact=True, frames=performance.end)
-    _, loader = _show_loader(args, program)
+    loader = _show_loader(args, program)
     try:
         player = Player(program.source, program.generator, program.settings, program.style, display, options,
                         None, None, None, lambda p, _rate: LiveControl(p, replay=performance.commands), loader)

@@ -324,8 +324,7 @@ class Player:
             show = self._watcher.poll()
             if show is not None and isinstance(base, Timeline) and base.show.path == show.path:
                 self.show = self._adjust(show)
-                portraits = base.portraits if isinstance(base, Timeline) else None
-                self.performance.reload(tick, Timeline(self.show, self.generator.z_dim, portraits))
+                self.performance.reload(tick, Timeline(self.show, self.generator.z_dim, base.portraits))
         if self._registry is not None:
             t = self.clock.time_at(tick)
             shown = base.portrait_at(t) if isinstance(base, Timeline) else None
