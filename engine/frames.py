@@ -90,9 +90,14 @@ class WalkSource:
     def __call__(self, t: float) -> FrameSpec:
         return FrameSpec(((Face(self.path(t), self.truncation), 1.0),), self.look)
 
+    @property
+    def face_rate(self) -> float | None:
+        """New faces per second of show time (a wander's speed); None for walks without one."""
+        return getattr(self.path, "speed", None) or None
+
     def next_face(self, t: float) -> float:
         """Show time of the next new face: the wander's next control face, or an eighth of a loop on."""
-        speed = getattr(self.path, "speed", None)
+        speed = self.face_rate
         if self.path.period is None and speed:
             return (math.floor(t * speed + 1e-6) + 1) / speed
         return t + (self.path.period or 8.0) / 8.0

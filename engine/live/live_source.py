@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.frames import Face, FrameSource, FrameSpec
+from engine.frames import Face, FrameSource, FrameSpec, WalkSource
 from engine.latent import Wander, latent_from_seed, slerp
 from engine.latent.easing import ease
 
@@ -91,8 +91,11 @@ class LiveSource:
         return self
 
     def with_walk(self, seed: int, dim: int, at: float, morph_seconds: float = 0.0) -> LiveSource:
-        speed = self.walk.speed if self.walk else getattr(getattr(self.base, "path", None), "speed", DEFAULT_WALK_SPEED)
-        return LiveSource(self.base, self.truncation, SeedWalk(seed, dim, speed or DEFAULT_WALK_SPEED),
+        if self.walk is not None:
+            speed = self.walk.speed
+        else:  # a show's portraits have no walk speed: a wander at render --walk's pace
+            speed = (self.base.face_rate if isinstance(self.base, WalkSource) else None) or DEFAULT_WALK_SPEED
+        return LiveSource(self.base, self.truncation, SeedWalk(seed, dim, speed),
                           at + morph_seconds, morph_seconds, self.settled(at) if morph_seconds > 0 else None)
 
     def with_truncation(self, psi: float) -> LiveSource:

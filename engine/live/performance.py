@@ -233,8 +233,7 @@ class Performance:
         if self.latest.walk is not None:
             return self.latest.walk.speed
         base = self.latest.base
-        speed = getattr(getattr(base, "path", None), "speed", None) if isinstance(base, WalkSource) else None
-        return speed or None
+        return base.face_rate if isinstance(base, WalkSource) else None
 
     # --- feedback ----------------------------------------------------------------------------------
 
