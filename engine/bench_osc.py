@@ -11,27 +11,20 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from engine.control.client import send
+from engine.control.client import free_udp_port, send, wait_for_show
 
 ADDRESSES = (("/vernissage/render/fade", lambda rng: [round(rng.random() * 0.2, 3)]),
              ("/vernissage/portrait/next", lambda rng: []))
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def run_osc_bench(model: str, seconds: float, fps: float, output: Path | None) -> dict:
-    port = _free_port()
+    port = free_udp_port()
     rng = random.Random(1)
     with tempfile.TemporaryDirectory() as scratch:
         stats_path = Path(scratch) / "stats.json"
@@ -40,10 +33,8 @@ def run_osc_bench(model: str, seconds: float, fps: float, output: Path | None) -
                                    "--duration", str(seconds + 30), "--osc", str(port), "--stats-json", str(stats_path),
                                    "--performance-log", str(Path(scratch) / "performance.jsonl")],
                                   stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while not send("/vernissage/status", [], port=port, wait=0.2):
-            if time.monotonic() > deadline or player.poll() is not None:
-                raise RuntimeError("the player did not start")
+        if not wait_for_show(port, lambda: player.poll() is None):
+            raise RuntimeError("the player did not start")
         end = time.monotonic() + seconds
         sent = 0
         while time.monotonic() < end:

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from pythonosc.osc_bundle_builder import OscBundleBuilder
-from pythonosc.osc_message_builder import OscMessageBuilder
 
 from engine.composition import TextStyle
+from engine.control.client import datagram
 from engine.control.performance_log import PerformanceLog, read_performance
 from engine.control.server import OscServer
 from engine.frames import FrameSource
@@ -23,10 +23,7 @@ from engine.render import RenderSettings
 
 
 def message(address: str, *args) -> bytes:
-    builder = OscMessageBuilder(address)
-    for arg in args:
-        builder.add_arg(arg)
-    return builder.build().dgram
+    return datagram(address, args)
 
 
 def bundle(when: float, *messages: bytes) -> bytes:

@@ -342,21 +342,17 @@ def test_a_live_performance_replays_to_identical_frames(tmp_path):
 
     from PIL import Image
 
-    from engine.control.client import send
+    from engine.control.client import free_udp_port, send, wait_for_show
     from engine.control.performance_log import read_performance
 
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_udp_port()
     log_path, live_dir, replay_dir = tmp_path / "show.jsonl", tmp_path / "live", tmp_path / "replay"
     player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", "--headless", "--walk", "wander",
                                "--size", "96x96", "--fps", "20", "--duration", "6", "--osc", str(port),
                                "--record", str(live_dir), "--performance-log", str(log_path)],
                               stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not send("/vernissage/status", [], port=port, wait=0.2):
-            assert time.monotonic() < deadline and player.poll() is None, "the player did not start"
+        assert wait_for_show(port, lambda: player.poll() is None), "the player did not start"
         for address, args in [("/vernissage/render/fade", [0.5]), ("/vernissage/walk/seed", [3]),
                               ("/vernissage/render/grain", [0.4]), ("/vernissage/morph/to", [7, 0.5]),
                               ("/vernissage/latent/truncation", [0.6]), ("/vernissage/show/pause", [1]),
