@@ -40,6 +40,18 @@ def test_malformed_datagrams_are_one_clear_error_each():
             parse(bad)
 
 
+def test_the_problem_log_stays_bounded_whatever_the_senders_send():
+    import logging
+
+    from engine.control.ratelimit import RateLimitedLog
+
+    problems = RateLimitedLog(logging.getLogger("test"), now=lambda: 0.0)
+    for n in range(5000):  # each key logged once, then suppressed once
+        problems.warning(f"learn /x{n}", "first")
+        problems.warning(f"learn /x{n}", "again")
+    assert len(problems._last) <= 1025 and len(problems._suppressed) <= 1025
+
+
 def test_arguments_are_checked_for_type_count_range_and_nan():
     assert check("/vernissage/show/pause", [True]).args == (1,)
     assert check("/vernissage/show/pause", [0.0]).args == (0,)

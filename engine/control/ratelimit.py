@@ -25,4 +25,5 @@ class RateLimitedLog:
         self._last[key] = now
         if len(self._last) > 1024:  # keys come from senders' addresses: bound the memory
             self._last = {key: now}
+            self._suppressed.clear()
         self._logger.warning("%s%s", message, f" (and {more} more like it)" if more else "")
