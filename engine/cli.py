@@ -1,34 +1,59 @@
-"""The ``vernissage`` command: render, play, check, bench and models."""
+"""The ``vernissage`` command: render, play, check, bench, models and osc.
+
+Argument parsing only: each command builds typed options and hands them to the room that
+does the work, imported when the command runs, so ``--help``, ``--version``, ``check`` and
+``osc send`` answer at once without loading torch or OpenGL.
+"""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from engine.composition import TextStyle
-from engine.control.bindings import BindingError
-from engine.control.options import add_osc_command, add_osc_options
-from engine.control.performance_log import PerformanceLogError
-from engine.frames import WALKS, FrameSource, WalkSource, make_walk
-from engine.generators import DEFAULT_MODEL, Generator, ModelError, available_models, load_generator, model_dirs
-from engine.record import RecordError
-from engine.render import Look, RenderContextError, RenderSettings, parse_size
-from engine.show import Show, ShowError, Timeline, load_show
-from engine.show.clock import show_time_at
-
-DEFAULT_SHOW = Path(__file__).resolve().parents[1] / "shows" / "never_existed.toml"
+from engine import __version__
 
 log = logging.getLogger("vernissage")
+WALKS = ("loop", "noise", "wander")
+DEFAULT_MODEL = "digiface-dcgan64"
+
+
+# --- argument types: each refuses what the run would fail on, in one line -----------------------
+
+def _number(text: str, low: float, high: float, what: str, low_open: bool = False) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < low or value > high or (low_open and value == low):
+        bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
+        raise argparse.ArgumentTypeError(f"{text} is out of range: {what} must be {bound} and at most {high:g}")
+    return value
+
+
+def _ranged(low: float, high: float, what: str, low_open: bool = False) -> Callable[[str], float]:
+    return lambda text: _number(text, low, high, what, low_open)
+
+
+def _integer(low: int, high: int, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is out of range: {what} must be {low} to {high}")
+        return value
+    return parse
 
 
 def _size(text: str) -> tuple[int, int]:
+    from engine.show.schema import parse_size
+
     try:
         return parse_size(text)
     except ValueError as exc:
@@ -40,62 +65,124 @@ def _fps(text: str) -> Fraction:
         value = Fraction(text).limit_denominator(1001)
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(f"fps {text!r} is not a number (e.g. 30, 29.97, 60)") from None
-    if not 0 < value <= 1000:
-        raise argparse.ArgumentTypeError(f"fps {text} is out of range (0, 1000]")
+    if not 1 <= value <= 240:
+        raise argparse.ArgumentTypeError(f"fps {text} is out of range [1, 240]")
     return value
 
 
-def _datetime(text: str) -> dt.datetime:
+def _rate(text: str) -> Fraction:
+    return Fraction(_number(text, 0.0, 1000.0, "keyframes a second", low_open=True)).limit_denominator(1_000_000)
+
+
+def _datetime(text: str):  # -> datetime
+    from engine.show.schema import parse_anchor
+
     try:
-        return dt.datetime.fromisoformat(text)
+        return parse_anchor(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date-time like 2026-12-03T14:00:00") from None
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
+def _device(text: str) -> str:
+    import re
 
+    if not re.fullmatch(r"cpu|cuda(:\d{1,2})?|mps", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device: cpu, cuda or cuda:N")
+    return text
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not host or not 0 < number < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT, e.g. 192.168.1.20:9001")
+    return host.strip("[]"), number
+
+
+def _cidr(text: str) -> str:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an address or a CIDR block like 192.168.1.0/24") from None
+    return text
+
+
+SECONDS = _ranged(0.0, 1e9, "seconds", low_open=True)
+PORT = _integer(0, 65535, "a UDP port")
+
+
+# --- the parser ------------------------------------------------------------------------------------
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that draws frames."""
-    p.add_argument("--model", default=None, help=f"model name or path (default {DEFAULT_MODEL})")
+    p.add_argument("--model", default=None, help=f"model name or path (default: the show's, else {DEFAULT_MODEL})")
     p.add_argument("--size", type=_size, default=None, help="output WxH (default: the show's, else 1920x1080)")
     p.add_argument("--fps", type=_fps, default=None, help="frames per second (default: the show's, else 30)")
-    p.add_argument("--seed", type=int, default=None, help="seed (default: the show's, else 0)")
+    p.add_argument("--seed", type=_integer(0, 2**63 - 1, "a seed"), default=None,
+                   help="seed (default: the show's, else 0)")
     p.add_argument("--walk", choices=WALKS, default=None,
                    help="what plays when no show is given: loop, noise or wander (default wander)")
-    p.add_argument("--period", type=_positive, default=12.0, help="loop period in seconds (default 12)")
-    p.add_argument("--speed", type=_positive, default=0.25, help="wander: new faces per second (default 0.25)")
+    p.add_argument("--period", type=SECONDS, default=12.0, help="loop period in seconds (default 12)")
+    p.add_argument("--speed", type=_ranged(0.0, 100.0, "faces a second", low_open=True), default=0.25,
+                   help="wander: new faces per second (default 0.25)")
     p.add_argument("--fit", choices=("contain", "cover"), default=None,
                    help="contain: letterbox the square image; cover: fill and crop (default: the show's)")
     p.add_argument("--filter", choices=("lanczos", "bicubic"), default="lanczos")
-    p.add_argument("--detail", type=int, default=None,
+    p.add_argument("--detail", type=_integer(0, 16384, "detail"), default=None,
                    help="longest side the image is resampled at before a bilinear step to output size "
                         "(default 4x the model's resolution, never below it; 0 = Lanczos all the way)")
-    p.add_argument("--grain", type=float, default=None, help="film grain strength, e.g. 0.03 (default: the show's)")
-    p.add_argument("--vignette", type=float, default=None, help="vignette strength 0..1 (default: the show's)")
-    p.add_argument("--truncation", type=float, default=None, help="truncation psi, 1 = none (default: the show's)")
-    p.add_argument("--device", default=None, help="torch device (default: cuda if present, else cpu)")
+    p.add_argument("--grain", type=_ranged(0.0, 1.0, "grain"), default=None,
+                   help="film grain strength, e.g. 0.03 (default: the show's)")
+    p.add_argument("--vignette", type=_ranged(0.0, 1.0, "vignette"), default=None,
+                   help="vignette strength 0..1 (default: the show's)")
+    p.add_argument("--truncation", type=_ranged(0.0, 2.0, "truncation"), default=None,
+                   help="truncation psi, 1 = none (default: the show's)")
+    p.add_argument("--device", type=_device, default=None, help="torch device (default: cuda if present, else cpu)")
+
+
+def add_osc_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("OSC control (see the README's address table)")
+    g.add_argument("--osc", type=PORT, default=None, metavar="PORT", help="listen for OSC on this UDP port")
+    g.add_argument("--osc-host", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1; 0.0.0.0 for the whole network)")
+    g.add_argument("--osc-allow", type=_cidr, action="append", default=[], metavar="CIDR",
+                   help="accept only senders in this block, e.g. 192.168.1.0/24 (repeatable)")
+    g.add_argument("--osc-feedback", type=_host_port, action="append", default=[], metavar="HOST:PORT",
+                   help="also send /vernissage/status here on every change (repeatable)")
+    g.add_argument("--osc-learn", action="store_true",
+                   help="log each unknown address once with a [[binding]] to paste (learn mode)")
+    g.add_argument("--bindings", type=Path, default=None,
+                   help="a TOML file of [[binding]] tables (a show's own [[binding]] tables count too)")
+    g.add_argument("--shows", type=Path, default=None,
+                   help="folder /vernissage/show/load may load from (default: the show's folder, else shows/)")
+    g.add_argument("--performance-log", type=Path, default=None,
+                   help="log every applied command with its frame here (default with --osc: performances/DATE.jsonl)")
+    g.add_argument("--recordings", type=Path, default=Path("recordings"),
+                   help="folder for /vernissage/record/start files (default recordings/)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vernissage", description=__doc__)
+    parser = argparse.ArgumentParser(prog="vernissage", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"vernissage {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
     render = sub.add_parser("render", help="render frame-exactly to PNG frames or a video file")
     render.add_argument("show", nargs="?", type=Path,
-                        help=f"show script (default {DEFAULT_SHOW.name} unless --walk is given)")
+                        help="show script (default shows/never_existed.toml unless --walk is given)")
     render.add_argument("-o", "--output", required=True, type=Path,
                         help="a directory (PNG frames), or .mp4 (H.264), .mov (ProRes 4444), .mkv (FFV1)")
     length = render.add_mutually_exclusive_group()
-    length.add_argument("--seconds", type=_positive, help="duration in seconds")
-    length.add_argument("--frames", type=int, help="exact number of frames")
+    length.add_argument("--seconds", type=SECONDS, help="duration in seconds")
+    length.add_argument("--frames", type=_integer(1, 10**9, "frames"), help="exact number of frames")
     start = render.add_mutually_exclusive_group()
-    start.add_argument("--start", type=float, default=0.0, help="show time of the first frame")
+    start.add_argument("--start", type=_ranged(-1e9, 1e9, "the start"), default=0.0,
+                       help="show time of the first frame")
     start.add_argument("--at", type=_datetime, default=None,
                        help="start where an anchored show is at this wall time, e.g. 2026-12-03T14:00:00")
     render.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -106,22 +193,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     play = sub.add_parser("play", help="play live in a window (or headless) at the display's frame rate")
     play.add_argument("show", nargs="?", type=Path,
-                      help=f"show script (default {DEFAULT_SHOW.name} unless --walk is given)")
+                      help="show script (default shows/never_existed.toml unless --walk is given)")
     play.add_argument("--fullscreen", action="store_true", help="fullscreen on --display, cursor hidden")
-    play.add_argument("--display", type=int, default=0, help="monitor number for the window (default 0)")
+    play.add_argument("--display", type=_integer(0, 64, "the display"), default=0,
+                      help="monitor number for the window (default 0)")
     play.add_argument("--headless", action="store_true",
                       help="no window: an offscreen EGL surface paced by the clock (servers, recording nodes)")
     play.add_argument("--record", type=Path, default=None,
                       help="record every shown frame from the start: a directory (PNG) or .mp4/.mov/.mkv")
     play.add_argument("--stats", action="store_true", help="overlay fps, frame-time p50/p99 and missed frames")
     play.add_argument("--stats-json", type=Path, default=None, help="write the final stats here as JSON")
-    play.add_argument("--duration", type=_positive, default=None, help="quit after this many seconds")
-    play.add_argument("--start", type=float, default=None,
+    play.add_argument("--duration", type=SECONDS, default=None, help="quit after this many seconds")
+    play.add_argument("--start", type=_ranged(-1e9, 1e9, "the start"), default=None,
                       help="show time to start at (default: the anchor's wall-clock time, else where "
                            "the registry says the show was, else 0)")
-    play.add_argument("--keyframes", type=_positive, default=None,
+    play.add_argument("--keyframes", type=_rate, default=None,
                       help="generated frames per second of show time (default: the display rate if the "
-                           "generator keeps up, else a fraction of it, blended in between)")
+                           "generator keeps up, else a fraction of it, blended in between, adapting as it runs)")
     play.add_argument("--snapshots", type=Path, default=Path("snapshots"), help="folder for S snapshots")
     add_output_options(play)
     add_osc_options(play)
@@ -130,17 +218,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("show", type=Path)
 
     bench = sub.add_parser("bench", help="measure generator and offline render speed against a naive baseline")
-    bench.add_argument("--frames", type=int, default=60, help="frames per measurement (default 60)")
+    bench.add_argument("--frames", type=_integer(1, 100_000, "frames"), default=60,
+                       help="frames per measurement (default 60)")
     bench.add_argument("--size", type=_size, default=(1920, 1080))
     bench.add_argument("--model", default=DEFAULT_MODEL)
     bench.add_argument("--json", type=Path, help="also write the figures as JSON here")
     bench.add_argument("--live", action="store_true",
                        help="measure the live player instead: headless play at 720p, 1080p and 720p recording")
-    bench.add_argument("--seconds", type=_positive, default=60.0, help="--live/--osc: seconds per run (default 60)")
+    bench.add_argument("--seconds", type=SECONDS, default=60.0, help="--live/--osc: seconds per run (default 60)")
     bench.add_argument("--osc", action="store_true",
                        help="measure OSC latency instead: message sent -> first frame showing it, at 720p")
 
-    add_osc_command(sub)
+    osc = sub.add_parser("osc", help="talk OSC to a running show (testing a setup)")
+    osc_sub = osc.add_subparsers(dest="osc_command", required=True)
+    send = osc_sub.add_parser("send", help="send one message, e.g. vernissage osc send /vernissage/render/fade 1")
+    send.add_argument("address")
+    send.add_argument("args", nargs="*", help="arguments: integers, floats, else strings")
+    send.add_argument("--host", default="127.0.0.1")
+    send.add_argument("--port", type=_integer(1, 65535, "a UDP port"), default=9000)
+    send.add_argument("--wait", type=_ranged(0.0, 60.0, "seconds"), default=None,
+                      help="seconds to wait for answers (default: 1 for /vernissage/status, else 0)")
 
     models = sub.add_parser("models", help="list available models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
@@ -153,71 +250,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@dataclass(frozen=True)
-class Program:
-    """What to play, resolved from a show script or the walk flags (flags override the show)."""
+# --- the commands ----------------------------------------------------------------------------------
 
-    source: FrameSource
-    generator: Generator
-    fps: Fraction
-    settings: RenderSettings
-    style: TextStyle
-    length: float | None  # natural length in seconds: one period, one pass of the show, or None
-    show: Show | None = None
-    adjust: Callable[[Show], Show] | None = None  # the command line's overrides, for reloaded shows
+def _program_spec(args: argparse.Namespace):  # -> ProgramSpec
+    from engine.loop.program import ProgramSpec
 
-
-def _check_show(path: Path) -> Show:
-    return load_show(path, known_models=[c.name for c in available_models()])
-
-
-def resolve_program(args: argparse.Namespace) -> Program:
-    """The source, generator and output settings that ``args`` ask for."""
-    if args.walk and args.show:
-        raise ShowError(args.show, 1, "give a show or --walk, not both")
-    show = None if args.walk else _check_show(args.show or DEFAULT_SHOW)
-    base = show.settings if show else None
-    model = args.model or (str(_model_path(show)) if show else DEFAULT_MODEL)
-    generator = load_generator(model, device=args.device)
-    log.info("model %s on %s", generator.card.name, generator.placement.describe())
-    fps = args.fps or Fraction(base.fps if base else 30).limit_denominator(1001)
-    width, height = args.size or (base.size if base else (1920, 1080))
-    fit = args.fit or (base.fit if base else "contain")
-    settings = RenderSettings(width, height, fit=fit, filter=args.filter, detail=args.detail)
-    look_flags = {k: v for k, v in (("grain", args.grain), ("vignette", args.vignette)) if v is not None}
-    if show is None:
-        seed = 0 if args.seed is None else args.seed
-        path = make_walk(args.walk, seed, generator.z_dim, args.period, args.speed)
-        psi = 1.0 if args.truncation is None else args.truncation
-        return Program(WalkSource(path, Look(**look_flags), psi), generator, fps, settings, TextStyle(), path.period)
-    overrides = {k: v for k, v in (("seed", args.seed), ("truncation", args.truncation)) if v is not None}
-
-    def adjust(loaded: Show) -> Show:
-        return replace(loaded, settings=replace(loaded.settings, **overrides), look=replace(loaded.look, **look_flags))
-
-    show = adjust(show)
-    timeline = Timeline(show, generator.z_dim)
-    length = timeline.period or (timeline.duration if math.isfinite(timeline.duration) else None)
-    return Program(timeline, generator, fps, settings, TextStyle(show.caption), length, show, adjust)
-
-
-def _model_path(show: Show) -> str | Path:
-    local = show.path.parent / show.settings.model
-    return local if local.exists() else show.settings.model
+    return ProgramSpec(
+        show=str(args.show.resolve()) if args.show else None, walk=args.walk, model=args.model, seed=args.seed,
+        period=args.period, speed=args.speed, size=args.size, fps=str(args.fps) if args.fps else None,
+        fit=args.fit, filter=args.filter, detail=args.detail, grain=args.grain, vignette=args.vignette,
+        truncation=args.truncation, device=args.device)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from engine.offline import render_offline
+    from engine.loop import run
+    from engine.loop.program import resolve
+    from engine.show.anchor import show_time_at
 
     if args.replay is not None:
-        from engine.live.launch import replay
-
-        summary = replay(args.replay, args.output, args.size)
+        summary = run.replay(args.replay, args.output, args.size, progress=not args.no_progress)
         log.info("replayed %d frames to %s", summary["frames"], args.output)
         return 0
-
-    program = resolve_program(args)
-    fps = program.fps
+    program = resolve(_program_spec(args))
     start = args.start
     if args.at is not None:
         at = show_time_at(program.show, args.at) if program.show else None
@@ -228,25 +282,36 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.frames is not None:
         frames = args.frames
     elif args.seconds is not None:
-        frames = round(args.seconds * fps)
+        frames = max(1, round(args.seconds * program.fps))
     else:  # one period (a seamless video loop) or one pass of the show; 10 s of an endless one
-        frames = round((program.length or 10.0) * fps)
-    report = render_offline(program.source, program.generator, program.settings, args.output, frames, fps,
-                            start=start, progress=not args.no_progress, style=program.style)
+        length = program.length if program.length is not None and program.length <= 86400 else None
+        if program.length is not None and length is None:
+            log.warning("the show lasts %.0f s; rendering its first 10 s (give --seconds or --frames)", program.length)
+        frames = max(1, round((length or 10.0) * program.fps))
+    report = run.render(program, args.output, frames, start=start, progress=not args.no_progress)
     log.info("wrote %d frames to %s in %.1f s (%.1f frames/s)", report.frames, report.output,
              report.seconds, report.fps)
     return 0
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from engine.live.display import HeadlessDisplay, WindowDisplay
-    from engine.live.launch import play
+    from engine.loop import run
+    from engine.loop.program import resolve
+    from engine.outputs.display import HeadlessDisplay, WindowDisplay
 
-    program = resolve_program(args)
+    if args.stats_json is not None:
+        _writable(args.stats_json)
+    program = resolve(_program_spec(args))
+    options = run.PlayOptions(fps=args.fps, start=args.start, duration=args.duration, record=args.record,
+                              stats=args.stats, stats_json=args.stats_json, keyframes=args.keyframes,
+                              snapshots=args.snapshots, recordings=args.recordings)
+    control = run.ControlOptions(osc=args.osc, host=args.osc_host, allow=tuple(args.osc_allow),
+                                 feedback=tuple(args.osc_feedback), learn=args.osc_learn, bindings=args.bindings,
+                                 shows=args.shows, performance_log=args.performance_log)
     size = args.size or (program.settings.width, program.settings.height)
     display = HeadlessDisplay(size) if args.headless else WindowDisplay(args.size, args.fullscreen, args.display)
     try:
-        summary = play(args, program, display)
+        summary = run.play(program, options, control, display)
     finally:
         display.close()
     log.info("played %d frames in %.1f s: %.1f fps, p50 %.1f ms, p99 %.1f ms, missed %d", summary["frames"],
@@ -254,8 +319,23 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
+def _writable(path: Path) -> None:
+    """Fail now, not after the whole run, when a result file cannot be written (and leave no trace)."""
+    existed = path.exists()
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        raise OSError(f"{path}: cannot write there ({exc.strerror or exc})") from None
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    show = _check_show(args.show)
+    from engine.generators.catalog import latent_dim_of
+    from engine.show.schema import load_show
+
+    show = load_show(args.show, latent_dim=latent_dim_of)
     length = f"{show.duration:g} s" if math.isfinite(show.duration) else "endless"
     print(f"{args.show}: ok ({len(show.cues)} cues, {length}{', loops' if show.settings.loop else ''})")
     return 0
@@ -263,24 +343,26 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.osc:
-        from engine.bench_osc import run_osc_bench
+        from engine.bench.osc import run_osc_bench
 
         run_osc_bench(args.model, args.seconds, 60.0, args.json)
-        return 0
-    if args.live:
-        from engine.bench_live import run_live_bench
+    elif args.live:
+        from engine.bench.live import run_live_bench
 
         run_live_bench(args.model, args.seconds, 60.0, args.json)
-        return 0
-    from engine.bench import run_offline_bench
+    else:
+        from engine.bench.offline import run_offline_bench
 
-    run_offline_bench(args.model, args.size, args.frames, args.json)
+        run_offline_bench(args.model, args.size, args.frames, args.json)
     return 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from engine.generators.catalog import available_models, model_dirs
+
     if args.models_command == "import":
         from engine.generators.importer import import_model
+        from engine.generators.loading import load_generator
 
         folder = import_model(args.file, args.name, args.into or model_dirs()[0])
         generator = load_generator(folder, device="cpu")
@@ -296,7 +378,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_osc(args: argparse.Namespace) -> int:
-    from engine.control.client import send, typed
+    from engine.inputs.osc_client import send, typed
 
     wait = args.wait if args.wait is not None else (1.0 if args.address == "/vernissage/status" else 0.0)
     replies = send(args.address, [typed(a) for a in args.args], args.host, args.port, wait)
@@ -313,19 +395,38 @@ COMMANDS = {"render": cmd_render, "play": cmd_play, "check": cmd_check, "bench":
             "osc": cmd_osc}
 
 
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are the user's to fix: reported in one line, never as a traceback."""
+    from engine.generators.errors import ModelError
+    from engine.inputs.bindings import BindingError
+    from engine.inputs.performance_log import PerformanceLogError
+    from engine.show.errors import ShowError
+
+    known: list[type[BaseException]] = [ModelError, ShowError, BindingError, PerformanceLogError, OSError]
+    for module, name in (("engine.record.sinks", "RecordError"), ("engine.render.context", "RenderContextError"),
+                         ("engine.loop.frame_loop", "GenerationError")):
+        loaded = sys.modules.get(module)  # only what the command imported can have been raised
+        if loaded is not None:
+            known.append(getattr(loaded, name))
+    return tuple(known)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (ModelError, RecordError, RenderContextError, ShowError, BindingError, PerformanceLogError, OSError) as exc:
-        log.error("%s", exc)
-        return 1
     except KeyboardInterrupt:
         log.warning("interrupted")
         return 130
+    except Exception as exc:  # noqa: BLE001 - one line for the person, the traceback with -v
+        if isinstance(exc, _known_errors()):
+            log.error("%s", exc)
+        else:
+            log.error("internal error: %s: %s (run with -v for the traceback)", type(exc).__name__, exc)
+            log.debug("traceback", exc_info=True)
+        return 1
 
 
 if __name__ == "__main__":

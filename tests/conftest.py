@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.generators import load_generator
-from engine.render import headless_context
+from engine.generators.loading import load_generator
+from engine.render.context import headless_context
 
 
 @pytest.fixture(scope="session")

@@ -1,25 +1,30 @@
-"""A headless player under real OSC control on loopback, on a thread, for the OSC tests."""
+"""A headless live show under real OSC control on loopback, on a thread, for the OSC tests.
+
+It runs the engine's own ``play`` wiring (engine.loop.run.LiveRun): the same loop, intake,
+server and outputs as ``vernissage play --headless --osc``.
+"""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 
-from engine.composition import TextStyle
-from engine.control.client import datagram
-from engine.control.performance_log import PerformanceLog, read_performance
-from engine.control.server import OscServer
 from engine.frames import FrameSource
-from engine.live.control import LiveControl
-from engine.live.display import HeadlessDisplay
-from engine.live.player import Player, PlayOptions
-from engine.render import RenderSettings
+from engine.inputs.osc_client import datagram
+from engine.inputs.performance_log import RecordedPerformance, read_performance
+from engine.inputs.wire import parse
+from engine.loop.compositor import TextStyle
+from engine.loop.program import Program, ProgramSpec
+from engine.loop.run import ControlOptions, LiveRun, PlayOptions
+from engine.outputs.display import HeadlessDisplay
+from engine.render.settings import RenderSettings
 
 
 def message(address: str, *args) -> bytes:
@@ -39,43 +44,52 @@ class LivePlayer:
     """Plays ``source`` headless at ``fps`` with an OSC server on 127.0.0.1 (a free port)."""
 
     def __init__(self, tmp: Path, generator, source: FrameSource, fps: float = 30.0, size=(96, 96),
-                 load_show=None, record: bool = True, **server_options) -> None:
+                 shows: Path | None = None, record: bool = True, allow=(), feedback=(), learn: bool = False) -> None:
         self.tmp = tmp
         self.fps = fps
-        self.server = OscServer("127.0.0.1", 0, **server_options)
         self.log_path = tmp / "performance.jsonl"
         self.frames_dir = tmp / "frames"
-        self.player: Player | None = None
         self.summary: dict | None = None
         self.client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.client.bind(("127.0.0.1", 0))
         self.client.settimeout(2.0)
         ready = threading.Event()
+        self.run: LiveRun | None = None
+        program = Program(ProgramSpec(walk="wander"), source, generator, Fraction(fps), RenderSettings(*size),
+                          TextStyle(), None)
+        options = PlayOptions(fps=Fraction(fps), record=self.frames_dir if record else None,
+                              snapshots=tmp / "snapshots", recordings=tmp / "recordings")
+        control = ControlOptions(osc=0, allow=tuple(allow), feedback=tuple(feedback), learn=learn, shows=shows,
+                                 performance_log=self.log_path)
 
-        def run() -> None:
+        def play() -> None:
             display = HeadlessDisplay(size)
-            options = PlayOptions(fps=fps, record=self.frames_dir if record else None, snapshots=tmp / "snapshots",
-                                  recordings=tmp / "recordings")
-
-            def control(performance, rate):
-                self.server.start()
-                header = {"argv": [], "fps": fps, "keyframe_rate": rate, "start": 0.0, "size": list(size)}
-                return LiveControl(performance, self.server, record=PerformanceLog(self.log_path, header))
-
             try:
-                self.player = Player(source, generator, RenderSettings(*size), TextStyle(), display, options,
-                                     control=control, load_show=load_show)
+                self.run = LiveRun(program, options, control, display)
                 ready.set()
-                self.summary = self.player.run()
+                self.summary = self.run.run()
             finally:
                 ready.set()
                 display.close()
 
-        self.thread = threading.Thread(target=run, name="test-player", daemon=True)
+        self.thread = threading.Thread(target=play, name="test-player", daemon=True)
         self.thread.start()
-        assert ready.wait(60)
-        while self.player.pacer.tick < 3:  # playing
+        assert ready.wait(60) and self.run is not None
+        self.server = self.run.server
+        while self.tick < 3:  # playing
             time.sleep(0.01)
+
+    @property
+    def tick(self) -> int:
+        return self.run.loop.parts.pacer.tick
+
+    @property
+    def state(self):
+        return self.run.state
+
+    @property
+    def show_time(self) -> float:
+        return self.state.clock.time_at(self.tick)
 
     def send(self, address: str, *args) -> None:
         self.client.sendto(message(address, *args), (self.server.host, self.server.port))
@@ -85,30 +99,28 @@ class LivePlayer:
 
     def wait_applied(self, count: int, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
-        while self.server.counters.applied < count:
-            assert time.monotonic() < deadline, f"only {self.server.counters.applied} of {count} commands applied"
+        while self.run.intake.applied < count:
+            assert time.monotonic() < deadline, f"only {self.run.intake.applied} of {count} commands applied"
             time.sleep(0.005)
 
     def settle(self, ticks: int = 6) -> None:
         """Let ``ticks`` more frames be shown (scheduled changes land a few ticks ahead)."""
-        until = self.player.pacer.tick + ticks
-        while self.player.pacer.tick < until:
+        until = self.tick + ticks
+        while self.tick < until:
             time.sleep(0.005)
 
     def replies(self, timeout: float = 2.0) -> list[tuple[str, tuple]]:
-        from engine.control.wire import parse
-
         self.client.settimeout(timeout)
         data, _ = self.client.recvfrom(65536)
         return [(m.address, m.args) for m in parse(data)]
 
-    def stop(self):
-        self.player.quit()
+    def stop(self) -> RecordedPerformance:
+        self.run.loop.quit()
         self.thread.join(30)
         self.client.close()
         return read_performance(self.log_path)
 
-    def frames(self, performance) -> dict[int, np.ndarray]:
+    def frames(self, performance: RecordedPerformance) -> dict[int, np.ndarray]:
         """Recorded frames by the tick they were shown at."""
         files = sorted(self.frames_dir.glob("*.png"))
         ticks = performance.shown_ticks()

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.generators import ModelError, available_models, load_generator
+from engine.generators.catalog import available_models
+from engine.generators.errors import ModelError
+from engine.generators.loading import load_generator
 from engine.latent import latent_from_seed
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "digiface-dcgan64"

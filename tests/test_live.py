@@ -1,4 +1,4 @@
-"""The live player: show clock, pacing, stats, and real runs (headless EGL and a pygame window)."""
+"""The live loop's parts: show clock, pacing, stats, run-ahead, keyframe rate; real headless and window runs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import threading
+from fractions import Fraction
+from types import MappingProxyType
 
 import av
 import numpy as np
@@ -14,48 +16,90 @@ import pytest
 from PIL import Image
 
 from engine.cli import main
-from engine.live.clock import ShowClock
-from engine.live.pacing import FramePacer, FrameStats
 from engine.frames import Face, FrameSpec
-from engine.live.runahead import RunAhead, bracket, keyframe_rate
+from engine.loop.clock import Grid, ShowClock
+from engine.loop.keyframes import KeyframeRatePolicy
+from engine.loop.live_source import LiveSource
+from engine.loop.pacing import DisplayPacer
+from engine.loop.runahead import BatchSizer, RunAhead, keyframe_rate
+from engine.loop.show_state import Plan
+from engine.loop.stats import FrameStats
+
+
+def _schedule(clock: ShowClock, segment) -> None:
+    assert segment is not None
+    clock.schedule(segment)
 
 
 def test_clock_pause_speed_and_seek_are_scheduled_segments():
-    clock = ShowClock(fps=50.0, start=10.0)
+    clock = ShowClock(Fraction(50), 10.0, Fraction(50))
     assert clock.time_at(50) == pytest.approx(11.0)
-    clock.set_paused(100, True)
+    _schedule(clock, clock.pause_plan(100, True))
     assert clock.time_at(150) == pytest.approx(12.0)  # frozen at tick 100
-    clock.set_paused(200, False)
+    _schedule(clock, clock.pause_plan(200, False))
     assert clock.time_at(250) == pytest.approx(13.0)
-    clock.scale_speed(250, 2.0)
+    _schedule(clock, clock.speed_plan(250, 2.0))
     assert clock.time_at(275) == pytest.approx(14.0)  # twice as fast: 25 ticks = 1 s of show
-    clock.seek(300, 100.0)
+    _schedule(clock, clock.seek_plan(300, 100.0))
     assert clock.time_at(299) == pytest.approx(14.96) and clock.time_at(325) == pytest.approx(101.0)
+    assert clock.segment_at(300).grid == Grid(100.0, Fraction(50))  # a jump starts a keyframe grid there
+    assert clock.segment_at(250).grid == Grid(10.0, Fraction(50))  # pause and speed keep the grid going
 
 
 def test_speed_is_right_at_any_refresh_rate():
     for fps in (50, 60, 120, 144):
-        assert ShowClock(fps).time_at(fps * 7) == pytest.approx(7.0)
+        assert ShowClock(Fraction(fps), 0.0, Fraction(fps)).time_at(fps * 7) == pytest.approx(7.0)
 
 
 def test_pacer_counts_skipped_refreshes_from_the_clock():
     now = [0.0]
-    pacer = FramePacer(60.0, vsync=False, now=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    pacer = DisplayPacer(60.0, vsync=False, now=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s),
+                         late_latch=False)
     pacer.start()
-    assert pacer.presented()[1] == 0 and pacer.tick == 1  # on time: sleeps to the deadline
+    assert pacer.presented().skipped == 0 and pacer.tick == 1  # on time: sleeps to the deadline
     now[0] += 1 / 60 + 0.040  # a frame 40 ms late: two refreshes passed without it
-    interval, skipped = pacer.presented()
-    assert skipped == 2 and pacer.tick == 4
+    assert pacer.presented().skipped == 2 and pacer.tick == 4
 
 
 def test_pacer_with_vsync_counts_refreshes_between_swaps():
     now = [0.0]
-    pacer = FramePacer(50.0, vsync=True, now=lambda: now[0])
+    pacer = DisplayPacer(50.0, vsync=True, now=lambda: now[0])
     pacer.start()
     now[0] += 0.02
-    assert pacer.presented() == (pytest.approx(0.02), 0)
+    shown = pacer.presented()
+    assert (shown.interval, shown.skipped) == (pytest.approx(0.02), 0)
     now[0] += 0.06
-    assert pacer.presented()[1] == 2
+    assert pacer.presented().skipped == 2 and pacer.vsync
+
+
+def _fake_display(swap_seconds: float, frames: int, fps: float = 60.0) -> tuple[DisplayPacer, float]:
+    """A display whose swaps return after ``swap_seconds`` (a real vsync would wait for the refresh)."""
+    now = [0.0]
+    pacer = DisplayPacer(fps, vsync=True, now=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + max(0.0, s)))
+    pacer.start()
+    for _ in range(frames):
+        pacer.wait_to_draw()
+        now[0] += swap_seconds
+        pacer.presented()
+    return pacer, now[0]
+
+
+def test_pacer_falls_back_to_the_clock_when_vsync_is_ignored():
+    pacer, wall = _fake_display(0.001, 30)  # swaps return at once
+    assert not pacer.vsync
+    assert wall == pytest.approx(30 / 60, abs=1 / 60)  # paced in real time from the first frame, not 30 ms
+
+
+def test_swaps_just_under_a_refresh_cannot_run_the_show_fast():
+    """Xvfb drawing a big frame: each swap returns after 0.9 of a refresh, no vsync at all."""
+    pacer, wall = _fake_display(0.9 / 60, 600)
+    assert not pacer.vsync
+    assert pacer.tick / 60 == pytest.approx(wall, rel=0.01)  # show seconds = wall seconds
+
+
+def test_a_real_vsync_is_kept():
+    pacer, wall = _fake_display(1 / 60, 600)
+    assert pacer.vsync and pacer.tick == 600
 
 
 def test_stats_percentiles_in_constant_memory():
@@ -69,12 +113,37 @@ def test_stats_percentiles_in_constant_memory():
 
 
 def test_keyframes_bracket_show_time_and_slow_generators_get_a_lower_rate():
-    assert bracket(1.0, 60.0) == (60, 0.0)
-    j, mix = bracket(1.0 + 0.5 / 30, 30.0)
+    assert Grid(0.0, Fraction(60)).bracket(1.0) == (60, 0.0)
+    j, mix = Grid(0.0, Fraction(30)).bracket(1.0 + 0.5 / 30)
     assert j == 30 and mix == pytest.approx(0.5)
-    assert keyframe_rate(1000.0, 60.0) == 60.0
-    assert keyframe_rate(60.0, 60.0) == 20.0  # needs 2.5x headroom: every third frame
-    assert keyframe_rate(2.0, 60.0) == pytest.approx(0.8)
+    assert Grid(5.3, Fraction(30)).bracket(5.3 + 7 / 30) == (7, 0.0)  # a grid starts where the show jumped to
+    assert Grid(5.3, Fraction(30)).time_of(7) == 5.3 + float(Fraction(7, 30))
+    assert keyframe_rate(1000.0, Fraction(60)) == 60
+    assert keyframe_rate(60.0, Fraction(60)) == 20  # needs 2.5x headroom: every third frame
+    assert keyframe_rate(2.0, Fraction(60)) == Fraction(60, 75)
+    assert keyframe_rate(1000.0, Fraction(60), speed=16.0) == 20  # 16x speed: 960 a second, 2.5x over
+
+
+def test_batch_size_is_chosen_by_measurement():
+    small_model = BatchSizer()
+    while not small_model.settled:  # a frame costs 10 ms alone, 1.5 ms in batches of 8 or more
+        small_model.record(small_model.size, small_model.size * (0.010 if small_model.size == 1 else
+                                                                 max(0.0015, 0.010 / small_model.size)))
+    assert small_model.size == 8
+    heavy = BatchSizer()
+    while not heavy.settled:  # a heavy model on a CPU: batching only adds cost
+        heavy.record(heavy.size, heavy.size * (0.6 + 0.02 * heavy.size))
+    assert heavy.size == 1
+
+
+def test_keyframe_rate_drops_when_the_generator_falls_behind_and_recovers():
+    policy = KeyframeRatePolicy(Fraction(60), Fraction(60))
+    assert policy.update(capacity=400.0, speed=1.0, stand_ins=0) is None  # plenty of room
+    lowered = policy.update(capacity=50.0, speed=1.0, stand_ins=3)  # a codec took the CPU
+    assert lowered is not None and lowered <= 50.0 / 1.5 and Fraction(60) % lowered == 0
+    rates = [policy.update(capacity=400.0, speed=1.0, stand_ins=0) for _ in range(40)]
+    assert [r for r in rates if r is not None][-1] == 60  # back up, one step each 5 s of room
+    assert all(r is None for r in rates[:4])  # not at once: no oscillation
 
 
 def _decoded_frames(path) -> int:
@@ -82,16 +151,25 @@ def _decoded_frames(path) -> int:
         return sum(1 for _ in container.decode(video=0))
 
 
-def test_run_ahead_generates_whole_batches_and_never_chases_the_display(generator):
-    made = []
+def _walk_plan(generator, made: list[float]) -> Plan:
+    class Walk:
+        period = None
 
-    def walk(epoch):
-        def spec(t):
+        def __call__(self, t: float) -> FrameSpec:
             made.append(t)
             return FrameSpec(faces=((Face(np.full(generator.z_dim, t, np.float32)), 1.0),))
-        return spec
 
-    ahead = RunAhead(generator, walk, ShowClock(fps=60.0), rate=60.0, lookahead=0.5, batch=8)
+        def next_face(self, t: float) -> float:
+            return t + 1.0
+
+    clock = ShowClock(Fraction(60), 0.0, Fraction(60))
+    return Plan(clock.segments, MappingProxyType({0: LiveSource(Walk())}), clock.fps)
+
+
+def test_run_ahead_generates_whole_batches_and_never_chases_the_display(generator):
+    made: list[float] = []
+    plan = _walk_plan(generator, made)
+    ahead = RunAhead(generator, lambda: plan, lookahead=30, exact=False, sizer=BatchSizer(size=8))
     batches = []
 
     def fill():
@@ -101,16 +179,29 @@ def test_run_ahead_generates_whole_batches_and_never_chases_the_display(generato
 
     fill(), fill()
     assert batches == [2, 8]  # the first keyframes alone, then a whole batch, not another two
-    while ahead._next_batch(ahead.needed(0)):
+    while ahead._next_batch(ahead._needed(0), [k for k in ahead._needed(0) if k not in ahead._cache]):
         fill()
     assert len(ahead._cache) >= 30 - 7 and ahead.wait_ready(0, timeout=1.0)
     ahead.advance(1)
-    assert ahead._next_batch(ahead.needed(1)) == []  # no top-up of one keyframe per frame
+    needed = ahead._needed(1)
+    assert ahead._next_batch(needed, [k for k in needed if k not in ahead._cache]) == []  # no top-up of one
     batches.clear()
     for tick in range(100, 148, 12):  # the display outruns the generator, as in a stall:
         ahead.advance(tick)           # small and whole batches alternate, so it catches up
         fill()
     assert batches == [2, 8, 2, 8]
+
+
+def test_run_ahead_makes_what_is_asked_next_before_it_is_asked(generator):
+    made: list[float] = []
+    plan = _walk_plan(generator, made)
+    ahead = RunAhead(generator, lambda: plan, lookahead=4, exact=False, sizer=BatchSizer(size=4))
+    wanted = (0, Grid(50.0, Fraction(60)), 0)  # where a jump to the next face would land
+    ahead.advance(0, [wanted])
+    while ahead._fill_once():
+        pass
+    assert ahead.get(wanted) is not None and ahead.for_keys([wanted]) == 0
+    assert ahead.for_keys([(0, Grid(70.0, Fraction(60)), 0)]) >= 1  # anything else waits for the generator
 
 
 def test_headless_play_records_exactly_the_frames_shown(tmp_path):
@@ -148,8 +239,8 @@ def test_window_plays_handles_keys_and_quits_cleanly(tmp_path, offscreen_window,
     import pygame
 
     playing = threading.Event()  # keys pressed during start-up would all land on the first frame
-    start = FramePacer.start
-    monkeypatch.setattr(FramePacer, "start", lambda self: (start(self), playing.set())[0])
+    start = DisplayPacer.start
+    monkeypatch.setattr(DisplayPacer, "start", lambda self: (start(self), playing.set())[0])
 
     def press_later():
         import time
@@ -177,6 +268,8 @@ def test_window_plays_handles_keys_and_quits_cleanly(tmp_path, offscreen_window,
     assert stats["size"] == [320, 240] and stats["frames"] > 20
     snaps = list(snapshots.glob("*.png"))
     assert len(snaps) == 1
+    snap = np.asarray(Image.open(snaps[0]))
+    assert snap.shape == (240, 320, 3) and snap[:12, :12].mean() < snap[100:140, 140:180].mean()  # no panel in it
     recorded = stats["recordings"]
     assert len(recorded) == 1 and recorded[0]["frames"] > 3
     assert _decoded_frames(recorded[0]["path"]) == recorded[0]["frames"]
@@ -191,12 +284,59 @@ def test_no_display_is_one_clear_line():
     assert result.returncode == 1 and len(errors) == 1 and "--headless" in errors[0]
 
 
-def test_pacer_falls_back_to_the_clock_when_vsync_is_ignored():
-    now = [0.0]
-    pacer = FramePacer(60.0, vsync=True, now=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
-    pacer.start()
-    for _ in range(30):
-        now[0] += 0.001  # swaps return at once: no vsync
-        pacer.presented()
-    assert not pacer.vsync
-    assert now[0] == pytest.approx(30 / 60, abs=0.2)  # paced: about real time, not 30 ms
+@pytest.fixture
+def xvfb():
+    """A real X server with no screen: its swaps return at once, as on VNC and remote desktops."""
+    import shutil
+    import time
+    from pathlib import Path
+
+    assert shutil.which("Xvfb"), "Xvfb is missing (install/setup.sh installs it)"
+    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()
+                  and not Path(f"/tmp/.X{n}-lock").exists())
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
+        time.sleep(0.05)
+    yield f":{number}"
+    server.terminate()
+    server.wait(10)
+
+
+def test_a_window_without_vsync_plays_in_real_time(tmp_path, xvfb):
+    """Under Xvfb every swap returns at once; counted as refreshes they played 10 s of show in 3.4 s."""
+    report = tmp_path / "stats.json"
+    env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
+    env.update(DISPLAY=xvfb, SDL_AUDIODRIVER="dummy")
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "play", "--walk", "loop", "--size", "640x360",
+                             "--fps", "60", "--duration", "10", "--stats-json", str(report)],
+                            capture_output=True, text=True, env=env, timeout=180)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(report.read_text())
+    assert stats["frames"] + stats["missed_late"] >= 590  # 10 s of show at 60 ticks a second
+    assert stats["seconds"] == pytest.approx(10.0, rel=0.05)  # ... in 10 s of wall time
+    assert result.stderr.count("does not wait for vsync") == 1
+
+
+def test_play_render_and_replay_run_the_same_loop(tmp_path, monkeypatch):
+    """engine.loop.frame_loop.FrameLoop is the loop of all three: only the pacer and the inputs differ."""
+    from engine.loop.frame_loop import FrameLoop
+
+    runs = []
+    original = FrameLoop.run
+
+    def spy(self):
+        runs.append((type(self.parts.pacer).__name__, self.exact))
+        return original(self)
+
+    monkeypatch.setattr(FrameLoop, "run", spy)
+    log = tmp_path / "performance.jsonl"
+    assert main(["render", "--walk", "wander", "-o", str(tmp_path / "offline"), "--frames", "3", "--size", "64x64",
+                 "--no-progress"]) == 0
+    assert main(["play", "--headless", "--walk", "wander", "--size", "64x64", "--fps", "30", "--duration", "0.3",
+                 "--performance-log", str(log)]) == 0
+    assert main(["render", "--replay", str(log), "-o", str(tmp_path / "replay"), "--no-progress"]) == 0
+    assert runs == [("ExactPacer", True), ("DisplayPacer", False), ("ExactPacer", True)]
+    assert len(list((tmp_path / "replay").glob("*.png"))) == 9

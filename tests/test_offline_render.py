@@ -10,10 +10,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.frames import WalkSource, make_walk
-from engine.offline import frame_times, render_offline
-from engine.render import Look, RenderSettings
+from engine.frames import Look, WalkSource, make_walk
+from engine.loop import run
+from engine.loop.clock import ShowClock
+from engine.loop.compositor import TextStyle
+from engine.loop.program import Program, ProgramSpec
+from engine.render.settings import RenderSettings
 from helpers import decode
+
+
+def render_offline(source, generator, settings, output, frames, fps=30, start=0.0):
+    """Render ``source`` through the engine's one frame loop, exactly as ``vernissage render`` does."""
+    program = Program(ProgramSpec(walk="wander"), source, generator, Fraction(fps).limit_denominator(1001), settings,
+                      TextStyle(), None)
+    return run.render(program, output, frames, start=start, progress=False)
 
 
 def _pngs(directory) -> list[np.ndarray]:
@@ -21,22 +31,23 @@ def _pngs(directory) -> list[np.ndarray]:
 
 
 def test_frame_times_are_exact_multiples():
-    times = frame_times(301, 30)
-    assert times[300] == 10.0 and times[1] == 1 / 30
-    assert frame_times(3, Fraction(30000, 1001), start=5.0)[0] == 5.0
+    clock = ShowClock(Fraction(30), 0.0, Fraction(30))
+    assert clock.time_at(300) == 10.0 and clock.time_at(1) == 1 / 30
+    ntsc = ShowClock(Fraction(30000, 1001), 5.0, Fraction(30000, 1001))
+    assert ntsc.time_at(0) == 5.0 and ntsc.time_at(30000) == 5.0 + 1001.0
 
 
 def test_loop_of_p_seconds_at_f_fps_ends_on_its_first_frame(tmp_path, generator):
     period, fps = 2.0, 12
     source = WalkSource(make_walk("loop", 4, generator.z_dim, period=period), Look(grain=0.03))
     render_offline(source, generator, RenderSettings(160, 120), tmp_path / "loop",
-                   frames=int(period * fps) + 1, fps=fps, progress=False)
+                   frames=int(period * fps) + 1, fps=fps)
     frames = _pngs(tmp_path / "loop")
     assert len(frames) == 25
     # Grain is seeded by frame index, so compare the face, rendered without grain too:
     plain = WalkSource(source.path)
     render_offline(plain, generator, RenderSettings(160, 120), tmp_path / "plain",
-                   frames=25, fps=fps, progress=False)
+                   frames=25, fps=fps)
     plain_frames = _pngs(tmp_path / "plain")
     assert np.array_equal(plain_frames[-1], plain_frames[0])
     assert not np.array_equal(plain_frames[12], plain_frames[0])
@@ -47,7 +58,7 @@ def test_same_seed_same_frames_different_seed_different(tmp_path, generator):
     def run(seed: int, name: str) -> list[np.ndarray]:
         source = WalkSource(make_walk("wander", seed, generator.z_dim, speed=1.0), Look(grain=0.02))
         render_offline(source, generator, RenderSettings(128, 128), tmp_path / name, frames=10,
-                       fps=10, progress=False)
+                       fps=10)
         return _pngs(tmp_path / name)
 
     a, b, c = run(3, "a"), run(3, "b"), run(4, "c")
@@ -58,9 +69,8 @@ def test_same_seed_same_frames_different_seed_different(tmp_path, generator):
 def test_start_offset_renders_the_same_frames_later_in_the_show(tmp_path, generator):
     source = WalkSource(make_walk("noise", 2, generator.z_dim, period=4.0))
     settings = RenderSettings(96, 96)
-    render_offline(source, generator, settings, tmp_path / "all", frames=8, fps=4, progress=False)
-    render_offline(source, generator, settings, tmp_path / "late", frames=4, fps=4, start=1.0,
-                   progress=False)
+    render_offline(source, generator, settings, tmp_path / "all", frames=8, fps=4)
+    render_offline(source, generator, settings, tmp_path / "late", frames=4, fps=4, start=1.0)
     assert all(np.array_equal(x, y) for x, y in zip(_pngs(tmp_path / "all")[4:], _pngs(tmp_path / "late")))
 
 

@@ -6,19 +6,22 @@ import random
 import re
 import socket
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from engine.control.addresses import ADDRESSES, Command, ControlError, check
-from engine.control.bindings import BindingError, load_bindings
-from engine.control.tempo import Tempo
-from engine.control.wire import WireError, parse
+from engine.commands import NextCue
 from engine.frames import WalkSource, make_walk
-from engine.live.clock import ShowClock
-from engine.live.performance import Performance, shows_loader
+from engine.inputs.addresses import ADDRESSES, ControlError, check
+from engine.inputs.bindings import BindingError, load_bindings
+from engine.inputs.wire import WireError, parse
+from engine.loop.clock import ShowClock
+from engine.loop.show_loader import ShowLoader
+from engine.loop.show_state import CommandRefused, ShowState
+from engine.loop.tempo import Tempo
 from engine.show import Timeline, load_show
 from tests.osc_harness import LivePlayer, bundle, message
 
@@ -27,6 +30,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _walk(generator, seed=1):
     return WalkSource(make_walk("wander", seed, generator.z_dim, speed=0.5))
+
+
+class FixedLeads:
+    """Every change gets the same lead (the live engine measures it)."""
+
+    def __init__(self, lead: int) -> None:
+        self.lead = lead
+
+    def for_keys(self, keys) -> int:
+        return self.lead
+
+    def measured(self) -> int:
+        return self.lead
 
 
 # --- parsing and checking, no sockets ----------------------------------------------------------------
@@ -43,7 +59,7 @@ def test_malformed_datagrams_are_one_clear_error_each():
 def test_the_problem_log_stays_bounded_whatever_the_senders_send():
     import logging
 
-    from engine.control.ratelimit import RateLimitedLog
+    from engine.ratelimit import RateLimitedLog
 
     problems = RateLimitedLog(logging.getLogger("test"), now=lambda: 0.0)
     for n in range(5000):  # each key logged once, then suppressed once
@@ -57,7 +73,7 @@ def test_arguments_are_checked_for_type_count_range_and_nan():
     assert check("/vernissage/show/pause", [0.0]).args == (0,)
     assert check("/vernissage/show/cue", ["finale"]).args == ("finale",)
     assert check("/vernissage/walk/seed", [12.0]).args == (12,)
-    assert check("/vernissage/show/next", [1.0]) == check("/vernissage/show/next", []) == Command("/vernissage/show/next")
+    assert check("/vernissage/show/next", [1.0]) == check("/vernissage/show/next", []) == NextCue()
     assert check("/vernissage/show/next", [0]) is None  # a button's release
     for address, args in [("/vernissage/render/fade", [float("nan")]), ("/vernissage/render/fade", [1.5]),
                           ("/vernissage/render/fade", []), ("/vernissage/render/fade", ["loud"]),
@@ -76,11 +92,12 @@ def test_the_readme_documents_every_address():
 
 def test_show_load_cannot_leave_the_shows_folder(tmp_path):
     (tmp_path / "inside.toml").write_text("x")
-    load = shows_loader(tmp_path, lambda path: path)
-    assert load("inside.toml") == (tmp_path / "inside.toml").resolve()
-    for name in ("../outside.toml", "/etc/passwd", "inside.txt", "missing.toml", "sub/../../x.toml"):
-        with pytest.raises(ControlError):
-            load(name)
+    loader = ShowLoader(tmp_path, lambda path, name: path, lambda command: None)
+    assert loader.resolve("inside.toml") == (tmp_path / "inside.toml").resolve()
+    for name in ("../outside.toml", "/etc/passwd", "inside.txt", "missing.toml", "sub/../../x.toml", "x" * 251 + ".toml",
+                 "a\0b.toml"):
+        with pytest.raises(CommandRefused):
+            loader.resolve(name)
 
 
 def test_bindings_scale_smooth_and_name_file_and_line(tmp_path, generator):
@@ -91,12 +108,12 @@ def test_bindings_scale_smooth_and_name_file_and_line(tmp_path, generator):
     command = binding.command((127,))
     assert command.args == (0.5,) and command.smoothing == 0.1
     assert binding.command((-40,)).args == (0.0,)  # clamped to the input range
-    performance = Performance(ShowClock(30.0), _walk(generator), generator.z_dim, 3)
-    performance.apply(0, command)
+    state = ShowState(_walk(generator), generator.z_dim, ShowClock(Fraction(30), 0.0, Fraction(30)), FixedLeads(3))
+    state.apply(0, command)
     values = []
     for tick in range(12):
-        performance.step(tick)
-        values.append(performance.faders["/vernissage/render/grain"])
+        state.step(tick)
+        values.append(state.faders["/vernissage/render/grain"])
     assert 0.0 < values[0] < values[2] < values[-1] <= 0.5 and values[-1] > 0.49  # 0.1 s = 3 frames
     path.write_text('[[binding]]\naddress = "/1/fader3"\n\ntarget = "/vernissage/render/nothing"\n')
     with pytest.raises(BindingError, match=r"bindings\.toml:4: 'target' must be one of"):
@@ -116,7 +133,7 @@ def test_tap_tempo_and_the_beat_grid():
 
 def test_every_address_changes_what_it_should(tmp_path, generator):
     live = LivePlayer(tmp_path, generator, _walk(generator))
-    p = live.player
+    clock, state = live.state.clock, live.state
     applied = 0
 
     def do(address, *args, settle=6):
@@ -136,37 +153,39 @@ def test_every_address_changes_what_it_should(tmp_path, generator):
         do("/vernissage/render/grain", 1.0)
         do("/vernissage/render/grain", 0.0)
         do("/vernissage/show/pause", 1)
-        assert p.clock.paused
+        assert clock.paused
         do("/vernissage/show/pause")  # no argument: toggle
-        assert not p.clock.paused
+        assert not clock.paused
         do("/vernissage/walk/speed", 1.0)
-        assert p.clock.segments()[-1].speed == pytest.approx(4.0)
+        assert clock.latest.speed == pytest.approx(4.0)
         do("/vernissage/walk/rate", 1.0)
         do("/vernissage/show/seek", 100.0)
-        assert p.clock.time_at(p.pacer.tick) == pytest.approx(100.0, abs=0.5)
+        assert live.show_time == pytest.approx(100.0, abs=0.5)
         do("/vernissage/portrait/next")
-        assert p.clock.time_at(p.pacer.tick) == pytest.approx(102.0, abs=0.5)  # speed 0.5: a face each 2 s
+        assert live.show_time == pytest.approx(102.0, abs=0.5)  # speed 0.5: a face each 2 s
         do("/vernissage/walk/seed", 5)
-        assert p.performance.latest.walk.seed == 5
+        assert state.latest.walk.seed == 5
         do("/vernissage/morph/to", 9, 0.5)
-        assert p.performance.latest.walk.seed == 9 and p.performance.latest.morph_seconds == 0.5
+        assert state.latest.walk.seed == 9 and state.latest.morph_seconds == 0.5
         do("/vernissage/latent/truncation", 0.0)
         do("/vernissage/latent/truncation", 1.0)
         do("/vernissage/tempo/bpm", 120.0)
         do("/vernissage/tempo/beats", 2)
         do("/vernissage/tempo/lock", 1)  # one face per 2 beats at 120 bpm = 1 face/s; the walk makes 0.5
-        assert p.clock.segments()[-1].speed == pytest.approx(2.0)
+        assert clock.latest.speed == pytest.approx(2.0)
         do("/vernissage/tempo/lock", 0)
         for _ in range(3):
             do("/vernissage/tempo/tap", settle=15)  # about 16 frames at 30 fps apart: ~110 bpm
-        assert 95.0 <= p.performance.tempo.bpm <= 125.0
+        assert 95.0 <= state.tempo.bpm <= 125.0
         do("/vernissage/snapshot", settle=3)
     finally:
         performance = live.stop()
     frames = live.frames(performance)
     by_address: dict[str, list[int]] = {}
-    for tick, command in performance.commands:
-        by_address.setdefault(command.address, []).append(tick)
+    leads: dict[str, list[int]] = {}
+    for logged in performance.commands:
+        by_address.setdefault(logged.command.address, []).append(logged.tick)
+        leads.setdefault(logged.command.address, []).append(logged.lead)
 
     def at(address, index=0, lead=0):
         return frames[by_address[address][index] + lead]
@@ -183,10 +202,10 @@ def test_every_address_changes_what_it_should(tmp_path, generator):
     assert noise > 3 * np.abs(np.diff(before("/vernissage/render/grain").astype(float), axis=1)).mean()
     paused = by_address["/vernissage/show/pause"][0]
     assert np.array_equal(frames[paused + 1], frames[paused + 4])
-    truncated = by_address["/vernissage/latent/truncation"][0] + 3  # latents change 3 ticks ahead
+    truncated = by_address["/vernissage/latent/truncation"][0] + leads["/vernissage/latent/truncation"][0]
     assert np.array_equal(frames[truncated + 1], frames[truncated + 2]) and not np.array_equal(
         frames[truncated - 3], frames[truncated - 2])  # psi 0: the average face, standing still
-    cut = by_address["/vernissage/walk/seed"][0] + 3
+    cut = by_address["/vernissage/walk/seed"][0] + leads["/vernissage/walk/seed"][0]
     assert np.abs(frames[cut] - frames[cut - 1]).mean() > 3 * np.abs(frames[cut - 1] - frames[cut - 2]).mean()
     assert list((tmp_path / "snapshots").glob("*.png"))
 
@@ -201,7 +220,7 @@ def test_recording_starts_and_stops_over_osc_inside_its_folder(tmp_path, generat
         live.send("/vernissage/record/stop")
         live.wait_applied(3)
         live.settle(2)
-        recordings = live.player.recordings
+        recordings = live.run.recorder.recordings
     finally:
         live.stop()
     assert len(recordings) == 1 and recordings[0]["path"] == str((tmp_path / "recordings" / "clip.mp4").resolve())
@@ -217,16 +236,14 @@ def test_cues_and_show_loading(tmp_path, generator):
         body = "".join(f'[[cue]]\nname = "{cue}"\nkind = "wander"\nduration = 30\n\n' for cue in cues)
         (shows / name).write_text('[show]\ntitle = "t"\n\n' + body)
     timeline = Timeline(load_show(shows / "main.toml"), generator.z_dim)
-    loader = shows_loader(shows, lambda path: Timeline(load_show(path), generator.z_dim))
-    live = LivePlayer(tmp_path, generator, timeline, load_show=loader, record=False)
-    p = live.player
+    live = LivePlayer(tmp_path, generator, timeline, shows=shows, record=False)
     try:
-        status = lambda: p.performance.status(p.pacer.tick)["cue"]  # noqa: E731
+        status = lambda: live.state.status(live.tick)[0]  # noqa: E731
         assert status() == "intro"
         live.send("/vernissage/show/cue", "finale")
         live.wait_applied(1)
         live.settle()
-        assert status() == "finale" and p.clock.time_at(p.pacer.tick) == pytest.approx(30.0, abs=0.5)
+        assert status() == "finale" and live.show_time == pytest.approx(30.0, abs=0.5)
         live.send("/vernissage/show/cue", 0)
         live.wait_applied(2)
         live.settle()
@@ -241,7 +258,7 @@ def test_cues_and_show_loading(tmp_path, generator):
         live.wait_applied(4)
         live.settle()
         assert status() == "elsewhere"
-        assert p.control.counters()["rejected"] == 2
+        assert live.run.intake.counters()["rejected"] == 2
     finally:
         live.stop()
 
@@ -252,12 +269,13 @@ def test_timed_bundles_apply_at_the_frame_they_name(tmp_path, generator):
         wall, perf = time.time(), time.perf_counter()
         due_perf = perf + 0.5
         live.send_raw(bundle(wall + 0.5, message("/vernissage/render/fade", 1.0)))
-        sent_tick = live.player.pacer.tick
+        sent_tick = live.tick
         live.wait_applied(1, timeout=3.0)
-        origin = live.player.pacer.deadline(0)
+        origin = live.run.loop.parts.pacer.deadline(0)
     finally:
         performance = live.stop()
-    (tick, command), = performance.commands
+    (logged,) = performance.commands
+    tick, command = logged.tick, logged.command
     expected = int(np.ceil((due_perf - origin) * live.fps))  # the first frame shown at or after the time tag
     assert command.address == "/vernissage/render/fade"
     assert abs(tick - expected) <= 1 and tick - sent_tick >= 12  # 0.5 s = 15 frames later, not now
@@ -277,8 +295,6 @@ def test_status_is_answered_to_the_sender_and_sent_on_change(tmp_path, generator
         deadline = time.monotonic() + 3
         paused = None
         while paused != (1,) and time.monotonic() < deadline:
-            from engine.control.wire import parse
-
             paused = dict((m.address, m.args) for m in parse(listener.recv(65536))).get("/vernissage/status/paused")
         assert paused == (1,)
     finally:
@@ -294,7 +310,7 @@ def test_senders_outside_the_allow_list_are_dropped(tmp_path, generator):
         while live.server.counters.refused == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
         live.settle()
-        assert live.server.counters.refused == 1 and live.server.counters.applied == 0
+        assert live.server.counters.refused == 1 and live.run.intake.applied == 0
     finally:
         live.stop()
 
@@ -320,7 +336,7 @@ def test_fuzzed_packets_never_stop_the_show(tmp_path, generator):
         ("/vernissage/render/fade", (0.2,)), ("/vernissage/walk/seed", (3,)), ("/vernissage/morph/to", (4, 1.0)),
         ("/vernissage/show/cue", ("x",)), ("/vernissage/show/pause", (1,)), ("/vernissage/tempo/bpm", (90.0,))]]
     try:
-        start_frames = live.player.stats.frames
+        start_frames = live.run.loop.parts.stats.frames
         began = time.perf_counter()
         for i in range(3000):
             kind = i % 3
@@ -335,11 +351,11 @@ def test_fuzzed_packets_never_stop_the_show(tmp_path, generator):
             if i % 100 == 99:
                 time.sleep(0.05)  # ~2000 packets a second, as a misbehaving controller might
         seconds = time.perf_counter() - began
-        shown = live.player.stats.frames - start_frames
+        shown = live.run.loop.parts.stats.frames - start_frames
         live.send("/vernissage/show/pause", 0)
         live.send("/vernissage/status")
         replies = dict(live.replies())
-        counters = live.player.control.counters()
+        counters = live.run.intake.counters()
     finally:
         live.stop()
     assert shown >= 0.9 * seconds * 30.0
@@ -354,8 +370,8 @@ def test_a_live_performance_replays_to_identical_frames(tmp_path):
 
     from PIL import Image
 
-    from engine.control.client import free_udp_port, send, wait_for_show
-    from engine.control.performance_log import read_performance
+    from engine.inputs.osc_client import free_udp_port, send, wait_for_show
+    from engine.inputs.performance_log import read_performance
 
     port = free_udp_port()
     log_path, live_dir, replay_dir = tmp_path / "show.jsonl", tmp_path / "live", tmp_path / "replay"
@@ -390,3 +406,51 @@ def test_a_live_performance_replays_to_identical_frames(tmp_path):
         assert np.array_equal(np.asarray(Image.open(live_file)), np.asarray(Image.open(replay_files[tick]))), tick
         compared += 1
     assert compared >= 0.9 * performance.end
+
+
+def test_hundreds_of_senders_subscribe_while_feedback_broadcasts(tmp_path, generator):
+    """The subscriber table has one owner (the socket thread): a storm of askers while every change
+    is broadcast cannot break it (it once could: 'OrderedDict mutated during iteration')."""
+    import threading
+
+    live = LivePlayer(tmp_path, generator, _walk(generator), record=False)
+    senders = []
+    for _ in range(300):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(3.0)
+        senders.append(sock)
+    stop = threading.Event()
+
+    def toggle_pause() -> None:  # every toggle is a change: a broadcast to every subscriber
+        paused = 1
+        while not stop.is_set():
+            live.send("/vernissage/show/pause", paused)
+            paused = 1 - paused
+            time.sleep(0.005)
+
+    toggler = threading.Thread(target=toggle_pause)
+    try:
+        first_frame = live.tick
+        toggler.start()
+        for _ in range(3):  # 900 requests in about a second, with the pause toggling all along
+            for sock in senders:
+                sock.sendto(message("/vernissage/status"), (live.server.host, live.server.port))
+                time.sleep(0.001)
+        answered = 0
+        for sock in senders:
+            replies = [m.address for m in parse(sock.recv(65536))]
+            answered += "/vernissage/status" in replies
+        stop.set()
+        toggler.join()
+        live.settle(10)
+        frames = live.tick - first_frame
+        problems = dict(live.server.problems._last)
+    finally:
+        stop.set()
+        live.stop()
+        for sock in senders:
+            sock.close()
+    assert answered == len(senders)  # every asker got its answer
+    assert "internal" not in problems  # no exception on the socket thread
+    assert frames > 10 and live.summary is not None  # the show went on and ended cleanly

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.render import Look, Renderer, RenderSettings
+from engine.frames import Look
+from engine.render.renderer import Renderer
+from engine.render.settings import RenderSettings
 
 
 @pytest.fixture(scope="module")

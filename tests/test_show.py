@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from engine.frames import FrameSpec
+from engine.generators.catalog import latent_dim_of
 from engine.latent import latent_from_seed
 from engine.show import Registry, ShowError, Timeline, load_show
 from engine.show.reload import ShowWatcher
@@ -40,7 +41,7 @@ def only_face(spec: FrameSpec) -> np.ndarray:
 
 @pytest.mark.parametrize("name", ["never_existed", "morph_gallery", "seamless_loop", "vj_wander"])
 def test_example_shows_are_valid(name):
-    show = load_show(SHOWS / f"{name}.toml", known_models=["digiface-dcgan64"])
+    show = load_show(SHOWS / f"{name}.toml", latent_dim=latent_dim_of)
     assert show.cues
 
 
@@ -254,14 +255,14 @@ def test_hot_reload_applies_good_edits_and_keeps_the_last_good_show(tmp_path, ca
     time.sleep(0.01)
     path.write_text('[[cue]]\nkind = "hold"\nseed = 2\nduration = 5\n')
     reloaded = watcher.poll()
-    assert reloaded is not None and reloaded.cues[0].params["seed"] == 2
+    assert reloaded is not None and reloaded.cues[0].settings.seed == 2
     path.write_text('[[cue]]\nkind = "hold"\nseed = 3\nduration = -5\n')
     assert watcher.poll() is None
-    assert watcher.show.cues[0].params["seed"] == 2
+    assert watcher.show.cues[0].settings.seed == 2
     assert watcher.error == f"{path}:4: 'duration' must be greater than zero, got -5"
     assert f"{path}:4:" in caplog.text
     path.write_text('[[cue]]\nkind = "hold"\nseed = 4\nduration = 5\n')
-    assert watcher.poll().cues[0].params["seed"] == 4 and watcher.error is None
+    assert watcher.poll().cues[0].settings.seed == 4 and watcher.error is None
 
 
 BROKEN = [
@@ -270,9 +271,9 @@ BROKEN = [
     ('[shw]\nfps = 30\n', 1, "unknown table 'shw' (did you mean 'show'?)"),
     ('[show]\nfps = 30\nmodle = "x"\n', 3, "unknown key 'modle' in [show] (did you mean 'model'?)"),
     ('[show]\nfps = "thirty"\n', 2, "'fps' must be a number, got string 'thirty'"),
-    ('[show]\nfps = 999\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "'fps' must be between 0 and 240, got 999"),
+    ('[show]\nfps = 999\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "'fps' must be between 1 and 240, got 999"),
     ('[show]\nsize = "huge"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "size 'huge' is not WIDTHxHEIGHT, e.g. 1920x1080"),
-    ('[show]\nmodel = "nope"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "unknown model 'nope' (expected one of: digiface-dcgan64)"),
+    ('[show]\nmodel = "nope"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "unknown model 'nope' (available: digiface-dcgan64)"),
     ('[caption]\nfont = "missing.ttf"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2,
      "font file 'missing.ttf' not found (relative to the show file)"),
     ('[show]\nseed = 1\n', 1, "the show has no cues; add at least one [[cue]] table"),
@@ -282,10 +283,10 @@ BROKEN = [
     ('[[cue]]\nkind = "hold"\nduraton = 4\n', 3, "unknown key 'duraton' in a 'hold' cue (did you mean 'duration'?)"),
     ('[[cue]]\nkind = "hold"\nduration = -2\n', 3, "'duration' must be greater than zero, got -2"),
     ('[[cue]]\nkind = "hold"\n', 1, "missing 'duration' (a positive number of seconds)"),
-    ('[[cue]]\nkind = "morph"\nfaces = [1]\n', 3, "'faces' must list at least 2 seeds or .npy latents, got 1"),
+    ('[[cue]]\nkind = "morph"\nfaces = [1]\n', 3, "'faces' must list 2 to 256 seeds or .npy latents, got 1"),
     ('[[cue]]\nkind = "morph"\nfaces = [1, 2]\neasing = "bouncy"\n', 4, "unknown easing 'bouncy'"),
     ('[[cue]]\nkind = "portraits"\ncaption = "No. {m}"\n', 3, "caption template 'No. {m}' is invalid"),
-    ('[[cue]]\nkind = "portraits"\ncount = 0\n', 3, "'count' must be 1 or more, got 0"),
+    ('[[cue]]\nkind = "portraits"\ncount = 0\n', 3, "'count' must be 1 to 1000000, got 0"),
     ('[[cue]]\nkind = "fade"\nto = "#zzz"\nduration = 2\n', 3, "'to' must be 'black', 'white' or '#rrggbb', got '#zzz'"),
     ('[[cue]]\nkind = "loop"\nperiod = 0\n', 3, "'period' must be greater than zero, got 0"),
     ('[[cue]]\nkind = "hold"\nduration = 2\ntransition = 3\n', 4, "'transition' (3 s) is longer than the cue (2 s)"),
@@ -302,7 +303,7 @@ BROKEN = [
 def test_broken_shows_give_their_exact_file_line_message(tmp_path, body, line, message):
     path = write(tmp_path, body)
     with pytest.raises(ShowError) as exc:
-        load_show(path, known_models=["digiface-dcgan64"])
+        load_show(path, latent_dim=latent_dim_of)
     text = str(exc.value)
     assert "\n" not in text
     assert text.startswith(f"{path}:{line}: {message}"), text
@@ -322,7 +323,7 @@ def test_check_command_prints_one_line_and_fails(tmp_path):
 def test_anchor_makes_show_time_a_function_of_the_wall_clock(tmp_path):
     import datetime as dt
 
-    from engine.show.clock import show_time_at
+    from engine.show.anchor import show_time_at
 
     show = load_show(write(tmp_path, '[show]\nanchor = "2026-12-01T10:00:00"\n[[cue]]\nkind = "hold"\nduration = 60\n'))
     assert show_time_at(show, dt.datetime(2026, 12, 1, 10, 0, 30)) == 30.0
@@ -354,8 +355,8 @@ def test_style_mixing_changes_only_what_the_fine_layers_draw(tmp_path):
     fixture = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "stylegan2" / "rosinality_64.pt"
     if not fixture.exists():
         pytest.skip("StyleGAN2 fixture not found")
-    from engine.generation import generate_images
-    from engine.generators import load_generator
+    from engine.generators.loading import load_generator
+    from engine.loop.generation import generate_images
 
     generator = load_generator(fixture, device="cpu")
     base = f'[show]\nmodel = "{fixture}"\n[[cue]]\nkind = "hold"\nseed = 1\nduration = 2\n'

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.generators import ModelError, load_generator
+from engine.generators.errors import ModelError
+from engine.generators.loading import load_generator
 from engine.generators.importer import import_model
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "stylegan2"

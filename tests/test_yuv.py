@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.live.capture import LiveRecorder
+from engine.outputs.recorder import LiveRecorder
 from engine.render.yuv import Yuv420Pass, supports_yuv420
 
 SIZE = (320, 176)

@@ -1,24 +1,5 @@
-"""GAN generators behind one interface: load by name or path, map z to W, synthesise images."""
+"""GAN generators behind one interface: find models (catalog, no torch), load them, run them.
 
-from engine.generators.base import Generator
-from engine.generators.card import ModelCard
-from engine.generators.device import Placement, choose_placement
-from engine.generators.errors import ModelError
-from engine.generators.loading import (
-    DEFAULT_MODEL,
-    available_models,
-    load_generator,
-    model_dirs,
-)
-
-__all__ = [
-    "DEFAULT_MODEL",
-    "Generator",
-    "ModelCard",
-    "ModelError",
-    "Placement",
-    "available_models",
-    "choose_placement",
-    "load_generator",
-    "model_dirs",
-]
+Import what you need from the modules: ``engine.generators.catalog`` finds models and reads
+their cards without importing torch; ``engine.generators.loading`` builds networks.
+"""

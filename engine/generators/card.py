@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.generators.errors import ModelError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10
-    import tomli as tomllib
+from engine.tomlread import TomlError, parse_toml
 
 CARD_FILE = "model.toml"
 
@@ -33,11 +28,11 @@ class ModelCard:
     def read(cls, path: Path) -> ModelCard:
         """Parse a card; any problem is a :class:`ModelError` naming the file (and line)."""
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = parse_toml(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ModelError(path, "model card not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ModelError(path, f"not valid TOML ({exc})") from None
+        except TomlError as exc:
+            raise ModelError(path, f"line {exc.line}: not valid TOML ({exc.reason})") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ModelError(path, f"cannot read model card ({exc})") from None
         missing = [k for k in ("name", "architecture", "latent_dim", "resolution") if k not in data]

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
+from engine.frames import Look
 from engine.render.kernels import AxisWeights, axis_weights
 from engine.render.overlay import Overlay, OverlayPass
-from engine.render.settings import Look, RenderSettings
+from engine.render.settings import RenderSettings
 from engine.render.shaders import shader_pass
 
 DETAIL_OVERSAMPLING = 4  # default detail size, in multiples of the model's resolution

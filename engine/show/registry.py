@@ -81,6 +81,8 @@ class Registry:
         self.sequence = sequence
         self.shown = shown  # portraits 0 .. shown-1 have been on screen
         self.show_time = show_time  # furthest show time reached
+        self._changed = False
+        self._lock = threading.Lock()  # the frame thread marks, the housekeeping thread saves
 
     @classmethod
     def for_show(cls, show_path: Path, show_seed: int, dim: int, min_distance: float) -> Registry:
@@ -103,16 +105,26 @@ class Registry:
 
     def mark(self, portrait: int, show_time: float) -> bool:
         """Record that ``portrait`` is on screen at ``show_time``; True if that was news."""
-        changed = portrait + 1 > self.shown or show_time > self.show_time
-        self.shown = max(self.shown, portrait + 1)
-        self.show_time = max(self.show_time, show_time)
-        return changed
+        with self._lock:
+            changed = portrait + 1 > self.shown or show_time > self.show_time
+            self.shown = max(self.shown, portrait + 1)
+            self.show_time = max(self.show_time, show_time)
+            self._changed |= changed
+            return changed
+
+    def save_if_changed(self) -> None:
+        with self._lock:
+            changed, self._changed = self._changed, False
+        if changed:
+            self.save()
 
     def save(self) -> None:
-        self.sequence.seed(max(self.shown - 1, 0))
+        with self._lock:
+            shown, show_time = self.shown, self.show_time
+        self.sequence.seed(max(shown - 1, 0))
         atomic_write_json(self.path, {
             "version": 1, "show_seed": self.sequence.show_seed, "dim": self.sequence.dim,
-            "shown": self.shown, "show_time": self.show_time,
+            "shown": shown, "show_time": show_time,
             "skipped": self.sequence.skipped,
             "accepted": self.sequence.accepted,
         })

@@ -1,8 +1,8 @@
 """Hot reload: a saved edit takes effect at the next frame; a broken edit never stops the show.
 
-The player calls :meth:`ShowWatcher.poll` once a frame. It costs one ``stat``; only when the
-file's modification time or size changed is it read and validated. A broken edit is
-reported once as ``file:line: ...`` and the last good show keeps playing.
+The loop's housekeeping thread calls :meth:`ShowWatcher.poll` once a second. It costs one
+``stat``; only when the file's modification time or size changed is it read and validated.
+A broken edit is reported once as ``file:line: ...`` and the last good show keeps playing.
 """
 
 from __future__ import annotations

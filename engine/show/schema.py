@@ -1,29 +1,58 @@
-"""The show format: typed settings and cues, parsed and validated once at the edge.
+"""The show format: typed settings and one typed dataclass per cue kind, validated once at the edge.
 
 A show is TOML data (never code). Every problem is a :class:`ShowError` naming the file and
 the line where it is, with what was expected; unknown keys suggest the nearest valid one.
+Everything a render or a live show would later trip over is refused here, in bounded time
+and memory: non-finite numbers, sizes no GPU holds, caption formats that would print
+gigabytes, latent files outside the show's folder or of the wrong size.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import math
+import re
 import string
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
+import numpy as np
+
+from engine.frames import Look
 from engine.latent import EASINGS
-from engine.render.settings import Look, parse_size
 from engine.show.errors import ShowError
 from engine.show.source_map import SourceMap
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10
-    import tomli as tomllib
+from engine.tomlread import TomlError, parse_toml
 
 CUE_KINDS = ("portraits", "morph", "loop", "wander", "hold", "fade", "title")
+MAX_SIDE = 8192  # output pixels a side: 8K; beyond that a frame no longer fits a GPU's textures
+MAX_SECONDS = 1e9  # ~31 years: longer than any exhibition, short enough to stay exact in float
+MAX_SEED = 2**63 - 1
+MAX_LATENT_FILE = 1 << 20  # bytes of a .npy face: a latent is a few kB
+MAX_TEXT = 500  # characters of a title or a formatted caption
+LatentDim = Callable[[str], "int | None"]  # model setting -> its latent size (None: unknown)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1920x1080' -> (1920, 1080); ValueError with the expected form otherwise."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if not (0 < w <= MAX_SIDE and 0 < h <= MAX_SIDE):
+        raise ValueError(f"size {text!r} is out of range (1..{MAX_SIDE} each)")
+    return w, h
+
+
+def parse_anchor(text: str) -> dt.datetime:
+    """An ISO date-time, with a trailing Z for UTC accepted on every Python (3.10 included)."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    return dt.datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True)
@@ -49,22 +78,116 @@ class Settings:
     anchor: str | None = None  # ISO date-time: show time = seconds since then
 
 
+# --- one dataclass per cue kind ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PortraitsCue:
+    """Faces never shown before, each held then dissolved into the next."""
+
+    count: int = 12
+    hold: float = 6.0
+    dissolve: float = 1.5
+    caption: str | None = None
+    min_distance: float = 0.0
+
+    @property
+    def slot(self) -> float:
+        """Seconds from one portrait to the next."""
+        return self.hold + self.dissolve
+
+
+@dataclass(frozen=True)
+class MorphCue:
+    """Chosen faces, each held, then morphed into the next along a C2 spherical spline.
+
+    ``faces`` holds seeds and the latents of ``.npy`` files, read when the show is loaded.
+    """
+
+    faces: tuple[int | np.ndarray, ...] = field(repr=False)
+    hold: float = 2.0
+    morph: float = 4.0
+    easing: str = "smootherstep"
+    loop: bool = True
+
+    @property
+    def slot(self) -> float:
+        return self.hold + self.morph
+
+
+@dataclass(frozen=True)
+class LoopCue:
+    """A seamless loop around a face: a great circle or smooth noise."""
+
+    shape: str = "circle"
+    period: float = 12.0
+    radius: float = 1.0
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class WanderCue:
+    """An endless smooth random walk, ``speed`` new faces a second."""
+
+    speed: float = 0.25
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class HoldCue:
+    """One still face."""
+
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class FadeCue:
+    """The previous cue continues while fading to a colour."""
+
+    to: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class TitleCue:
+    """A text card on a plain colour."""
+
+    text: str
+    color: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+CueSettings = Union[PortraitsCue, MorphCue, LoopCue, WanderCue, HoldCue, FadeCue, TitleCue]
+
+
+@dataclass(frozen=True)
+class StyleMix:
+    """Style mixing: fine layers, from W slot ``first_slot`` on, come from ``seed``'s face."""
+
+    seed: int
+    first_slot: int
+
+
 @dataclass(frozen=True)
 class Cue:
-    """One entry of the timeline; ``params`` holds the kind's own validated keys."""
+    """One entry of the timeline: its kind's settings and what every cue shares."""
 
-    kind: str
+    settings: CueSettings
     line: int
     duration: float
     transition: float = 0.0
     repeat: int = 1
     name: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-    style: tuple[int, int] | None = None  # style mixing: (seed of the fine layers, first W slot)
+    style: StyleMix | None = None
+
+    @property
+    def kind(self) -> str:
+        return KIND_NAMES[type(self.settings)]
 
     @property
     def total(self) -> float:
         return self.duration * self.repeat
+
+
+KIND_NAMES: dict[type, str] = {PortraitsCue: "portraits", MorphCue: "morph", LoopCue: "loop", WanderCue: "wander",
+                               HoldCue: "hold", FadeCue: "fade", TitleCue: "title"}
 
 
 @dataclass(frozen=True)
@@ -80,27 +203,31 @@ class Show:
         return sum(c.total for c in self.cues)
 
 
-# Each key: (type or tuple of types, validator or None). Shared keys are added to every cue.
-_SETTINGS_KEYS = {"title": str, "model": str, "fps": (int, float), "size": str, "seed": int, "loop": bool,
-                  "truncation": (int, float), "fit": str, "anchor": str}
-_LOOK_KEYS = {"exposure": (int, float), "contrast": (int, float), "saturation": (int, float),
-              "brightness": (int, float), "vignette": (int, float), "grain": (int, float)}
+# --- validation ---------------------------------------------------------------------------------
+
+Number = (int, float)
+_SETTINGS_KEYS = {"title": str, "model": str, "fps": Number, "size": str, "seed": int, "loop": bool,
+                  "truncation": Number, "fit": str, "anchor": str}
+_LOOK_KEYS = {"exposure": Number, "contrast": Number, "saturation": Number, "brightness": Number,
+              "vignette": Number, "grain": Number}
+_LOOK_RANGES = {"exposure": (-10.0, 10.0), "contrast": (0.0, 10.0), "saturation": (0.0, 10.0),
+                "brightness": (0.0, 10.0), "vignette": (0.0, 1.0), "grain": (0.0, 1.0)}
 _CAPTION_KEYS = {"font": str, "size": int, "color": str, "position": str}
-_CUE_COMMON = {"kind": str, "name": str, "duration": (int, float), "transition": (int, float), "repeat": int,
+_CUE_COMMON = {"kind": str, "name": str, "duration": Number, "transition": Number, "repeat": int,
                "style_seed": int, "style_from": int}
 _CUE_KEYS: dict[str, dict[str, Any]] = {
-    "portraits": {"count": int, "hold": (int, float), "dissolve": (int, float), "caption": str,
-                  "min_distance": (int, float)},
-    "morph": {"faces": list, "hold": (int, float), "morph": (int, float), "easing": str, "loop": bool},
-    "loop": {"shape": str, "period": (int, float), "radius": (int, float), "seed": int},
-    "wander": {"speed": (int, float), "seed": int},
+    "portraits": {"count": int, "hold": Number, "dissolve": Number, "caption": str, "min_distance": Number},
+    "morph": {"faces": list, "hold": Number, "morph": Number, "easing": str, "loop": bool},
+    "loop": {"shape": str, "period": Number, "radius": Number, "seed": int},
+    "wander": {"speed": Number, "seed": int},
     "hold": {"seed": int},
     "fade": {"to": str},
     "title": {"text": str, "color": str},
 }
-# [[binding]] tables are OSC bindings, read and checked by engine.control.bindings
+# [[binding]] tables are OSC bindings, read and checked by engine.inputs.bindings
 _TABLES = {"show": _SETTINGS_KEYS, "look": _LOOK_KEYS, "caption": _CAPTION_KEYS, "cue": None, "binding": None}
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list"}
+_FORMAT_SPEC = "[[fill]align][sign][0][width up to 2 digits][,|_][d|x|X|o|b]"
 
 
 def _nearest(word: str, options: list[str] | tuple[str, ...]) -> str:
@@ -122,9 +249,33 @@ def parse_color(text: str) -> tuple[float, float, float] | None:
     return None
 
 
+def caption_problem(template: str) -> str | None:
+    """Why ``template`` cannot be a caption (None if it can): fields {n} and {seed} only, with
+    format specs whose output stays short (``{n:>3000000000}`` would print gigabytes)."""
+    if len(template) > MAX_TEXT:
+        return f"it is {len(template)} characters; at most {MAX_TEXT}"
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return str(exc)
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in ("n", "seed"):
+            return f"unknown field {{{name}}}"
+        if conversion is not None or not _spec_is_short(spec or ""):
+            return f"format {{{name}:{spec}}} is not {_FORMAT_SPEC}"
+    return None
+
+
+def _spec_is_short(spec: str) -> bool:
+    return re.fullmatch(r"(.?[<>=^])?[+\- ]?0?\d{0,2}[,_]?[dxXob]?", spec) is not None
+
+
 class _Parser:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
+        self.folder = path.resolve().parent
         self.map = SourceMap(text)
 
     def fail(self, section: str, index: int, key: str | None, message: str) -> ShowError:
@@ -139,77 +290,108 @@ class _Parser:
             if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
                 got = type(value).__name__.replace("str", "string").replace("int", "integer")
                 raise self.fail(section, index, key, f"'{key}' must be {_type_name(kind)}, got {got} {value!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise self.fail(section, index, key, f"'{key}' must be a finite number, got {value}")
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SEED:
+                raise self.fail(section, index, key, f"'{key}' is out of range, got {value}")
 
-    def positive(self, table: dict[str, Any], key: str, section: str, index: int, default: float | None = None,
-                 allow_zero: bool = False) -> float:
+    def number(self, table: dict[str, Any], key: str, section: str, index: int, default: float | None = None,
+               low: float = 0.0, high: float = MAX_SECONDS, allow_low: bool = False, what: str = "") -> float:
+        """A number in (low, high] (or [low, high] with ``allow_low``); ``default`` when absent."""
         if key not in table:
             if default is None:
-                raise self.fail(section, index, None, f"missing '{key}' (a positive number of seconds)")
+                raise self.fail(section, index, None, f"missing '{key}'{what or ' (a positive number of seconds)'}")
             return default
         value = float(table[key])
-        if value < 0 or (value == 0 and not allow_zero):
-            bound = "zero or more" if allow_zero else "greater than zero"
+        if value < low or (value == low and not allow_low) or value > high:
+            if low > 0.0 and high < MAX_SECONDS:
+                bound = f"between {low:g} and {high:g}"
+            elif value > high:
+                bound = f"at most {high:g}"
+            elif low == 0.0:
+                bound = "zero or more" if allow_low else "greater than zero"
+            else:
+                bound = f"{'at least' if allow_low else 'greater than'} {low:g}"
             raise self.fail(section, index, key, f"'{key}' must be {bound}, got {table[key]}")
         return value
 
+    def inside(self, name: str, section: str, index: int, key: str, what: str) -> Path:
+        """``name`` as a file inside the show's folder; never a path out of it."""
+        path = (self.folder / name).resolve()
+        if Path(name).is_absolute() or not path.is_relative_to(self.folder):
+            raise self.fail(section, index, key, f"{what} '{name}' must be a file inside the show's folder")
+        if not path.is_file():
+            raise self.fail(section, index, key, f"{what} '{name}' not found (relative to the show file)")
+        return path
 
-def load_show(path: str | Path, known_models: list[str] | None = None) -> Show:
+
+def load_show(path: str | Path, latent_dim: LatentDim | None = None) -> Show:
     """Parse and validate the show at ``path``.
 
     Args:
-        known_models: names that ``model`` may take besides existing paths; None skips the check.
+        latent_dim: the model setting -> its latent size, or raises LookupError with one line
+            when there is no such model; None skips the model checks (a show read on its own).
     """
     path = Path(path)
     try:
+        if path.stat().st_size > 1 << 20:
+            raise ShowError(path, 1, "the file is over 1 MB; a show script is a few kB of TOML")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ShowError(path, 1, "show file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ShowError(path, 1, f"cannot read show file ({exc})") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ShowError(path, 1, f"cannot read show file ({reason})") from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-        reason = str(exc).split(" (at line")[0]
-        raise ShowError(path, line, f"invalid TOML: {reason}") from None
-    return _build(_Parser(path, text), data, known_models)
+        data = parse_toml(text)
+    except TomlError as exc:
+        raise ShowError(path, exc.line, f"invalid TOML: {exc.reason}") from None
+    return _build(_Parser(path, text), data, latent_dim)
 
 
-def _line_from_message(message: str) -> int:
-    marker = "(at line "
-    if marker in message:
-        return int(message.split(marker)[1].split(",")[0].rstrip(")"))
-    return 1
-
-
-def _build(p: _Parser, data: dict[str, Any], known_models: list[str] | None) -> Show:
+def _build(p: _Parser, data: dict[str, Any], latent_dim: LatentDim | None) -> Show:
     for name, value in data.items():
         if name not in _TABLES:
             raise p.fail(name, 0, None, f"unknown table '{name}'{_nearest(name, list(_TABLES))}") \
                 if isinstance(value, (dict, list)) else \
                 p.fail("", 0, name, f"unknown top-level key '{name}'; settings go in [show]")
-    settings = _settings(p, data.get("show", {}), known_models)
+        if _TABLES[name] is not None and not isinstance(value, dict):
+            raise p.fail(name, 0, None, f"'{name}' must be a [{name}] table")
+    settings = _settings(p, data.get("show", {}))
+    dim = _model_dim(p, settings, latent_dim)
     look_table = data.get("look", {})
     p.check_keys(look_table, _LOOK_KEYS, "look", 0, "[look]")
+    for key, (low, high) in _LOOK_RANGES.items():
+        if key in look_table and not low <= look_table[key] <= high:
+            raise p.fail("look", 0, key, f"'{key}' must be between {low:g} and {high:g}, got {look_table[key]}")
     look = Look(**{k: float(v) for k, v in look_table.items()})
     caption = _caption(p, data.get("caption", {}))
     raw_cues = data.get("cue", [])
     if not isinstance(raw_cues, list) or not raw_cues:
         raise ShowError(p.path, 1, "the show has no cues; add at least one [[cue]] table")
-    cues = tuple(_cue(p, table, i, settings) for i, table in enumerate(raw_cues))
+    if len(raw_cues) > 1000:
+        raise ShowError(p.path, 1, f"{len(raw_cues)} cues; a show has at most 1000")
+    cues = tuple(_cue(p, table, i, dim) for i, table in enumerate(raw_cues))
     for i, cue in enumerate(cues[:-1]):
-        if cue.duration == float("inf"):
+        if cue.duration == math.inf:
             raise p.fail("cue", i, None, f"an endless '{cue.kind}' cue can only be the last cue; give it a duration")
     return Show(p.path, settings, look, caption, cues)
 
 
-def _settings(p: _Parser, table: dict[str, Any], known_models: list[str] | None) -> Settings:
+def _model_dim(p: _Parser, settings: Settings, latent_dim: LatentDim | None) -> int | None:
+    if latent_dim is None:
+        return None
+    local = p.folder / settings.model
+    try:
+        return latent_dim(str(local) if local.exists() else settings.model)
+    except LookupError as exc:
+        raise p.fail("show", 0, "model", str(exc.args[0] if exc.args else exc)) from None
+
+
+def _settings(p: _Parser, table: dict[str, Any]) -> Settings:
     p.check_keys(table, _SETTINGS_KEYS, "show", 0, "[show]")
     values = dict(table)
-    fps = float(values.get("fps", 30.0))
-    if not 0 < fps <= 240:
-        raise p.fail("show", 0, "fps", f"'fps' must be between 0 and 240, got {values['fps']}")
-    values["fps"] = fps
+    values["fps"] = p.number(table, "fps", "show", 0, default=30.0, low=1.0, high=240.0, allow_low=True)
     if "size" in values:
         try:
             values["size"] = parse_size(values["size"])
@@ -221,18 +403,14 @@ def _settings(p: _Parser, table: dict[str, Any], known_models: list[str] | None)
         raise p.fail("show", 0, "truncation", f"'truncation' must be between 0 and 2, got {values['truncation']}")
     if values.get("fit", "contain") not in ("contain", "cover"):
         raise p.fail("show", 0, "fit", f"'fit' must be 'contain' or 'cover', got {values['fit']!r}")
-    model = values.get("model", Settings.model)
-    if known_models is not None and model not in known_models and not (p.path.parent / model).exists() \
-            and not Path(model).exists():
-        raise p.fail("show", 0, "model", f"unknown model '{model}'{_nearest(model, known_models)}")
     if "anchor" in values:
-        import datetime as dt
-
         try:
-            dt.datetime.fromisoformat(values["anchor"])
+            parse_anchor(values["anchor"])
         except ValueError:
             raise p.fail("show", 0, "anchor", f"'anchor' must be an ISO date-time like "
                                               f"2026-12-01T10:00:00, got {values['anchor']!r}") from None
+    if "truncation" in values:
+        values["truncation"] = float(values["truncation"])
     return Settings(**values)
 
 
@@ -240,9 +418,7 @@ def _caption(p: _Parser, table: dict[str, Any]) -> Caption:
     p.check_keys(table, _CAPTION_KEYS, "caption", 0, "[caption]")
     font = None
     if "font" in table:
-        font = (p.path.parent / table["font"]).resolve()
-        if not font.is_file():
-            raise p.fail("caption", 0, "font", f"font file '{table['font']}' not found (relative to the show file)")
+        font = p.inside(table["font"], "caption", 0, "font", "font file")
         try:
             from PIL import ImageFont
 
@@ -260,7 +436,7 @@ def _caption(p: _Parser, table: dict[str, Any]) -> Caption:
     return Caption(font, size, color, table.get("position", "bottom"))
 
 
-def _cue(p: _Parser, table: Any, index: int, settings: Settings) -> Cue:
+def _cue(p: _Parser, table: Any, index: int, dim: int | None) -> Cue:
     if not isinstance(table, dict):
         raise p.fail("cue", index, None, "each cue must be a [[cue]] table")
     if "kind" not in table:
@@ -269,20 +445,23 @@ def _cue(p: _Parser, table: Any, index: int, settings: Settings) -> Cue:
     if kind not in CUE_KINDS:
         raise p.fail("cue", index, "kind", f"unknown cue kind '{kind}'{_nearest(str(kind), CUE_KINDS)}")
     p.check_keys(table, _CUE_COMMON | _CUE_KEYS[kind], "cue", index, f"a '{kind}' cue")
-    params = {k: v for k, v in table.items() if k not in _CUE_COMMON}
+    if "seed" in table and table["seed"] < 0:
+        raise p.fail("cue", index, "seed", f"'seed' must be 0 or more, got {table['seed']}")
     style = _style_mixing(p, table, index)
     repeat = table.get("repeat", 1)
-    if repeat < 1:
-        raise p.fail("cue", index, "repeat", f"'repeat' must be 1 or more, got {repeat}")
-    duration = _cue_duration(p, kind, params, table, index)
-    transition = p.positive(table, "transition", "cue", index, default=0.0, allow_zero=True)
+    if not 1 <= repeat <= 1_000_000:
+        raise p.fail("cue", index, "repeat", f"'repeat' must be 1 to 1000000, got {repeat}")
+    settings, duration = _CUE_PARSERS[kind](p, table, index, dim)
+    if math.isfinite(duration) and duration * repeat > MAX_SECONDS:
+        raise p.fail("cue", index, "repeat" if "repeat" in table else None,
+                     f"the cue lasts {duration * repeat:g} s; at most {MAX_SECONDS:g} (about 31 years)")
+    transition = p.number(table, "transition", "cue", index, default=0.0, allow_low=True)
     if transition > duration:
         raise p.fail("cue", index, "transition", f"'transition' ({transition:g} s) is longer than the cue ({duration:g} s)")
-    return Cue(kind, p.map.line("cue", index), duration, transition, repeat, str(table.get("name", "")), params,
-               style)
+    return Cue(settings, p.map.line("cue", index), duration, transition, repeat, str(table.get("name", "")), style)
 
 
-def _style_mixing(p: _Parser, table: dict[str, Any], index: int) -> tuple[int, int] | None:
+def _style_mixing(p: _Parser, table: dict[str, Any], index: int) -> StyleMix | None:
     """(style_seed, style_from): fine layers from W slot ``style_from`` on come from another face."""
     if "style_seed" not in table:
         if "style_from" in table:
@@ -291,73 +470,112 @@ def _style_mixing(p: _Parser, table: dict[str, Any], index: int) -> tuple[int, i
     seed, start = table["style_seed"], table.get("style_from", 4)
     if seed < 0:
         raise p.fail("cue", index, "style_seed", f"'style_seed' must be 0 or more, got {seed}")
-    if start < 1:
-        raise p.fail("cue", index, "style_from", f"'style_from' must be 1 or more (a W slot), got {start}")
-    return seed, start
+    if not 1 <= start <= 64:
+        raise p.fail("cue", index, "style_from", f"'style_from' must be 1 to 64 (a W slot), got {start}")
+    return StyleMix(seed, start)
 
 
-def _cue_duration(p: _Parser, kind: str, params: dict[str, Any], table: dict[str, Any], index: int) -> float:
-    if kind in ("portraits", "morph") and "duration" in table:
-        what = "count x (hold + dissolve)" if kind == "portraits" else "the faces, hold and morph times"
-        raise p.fail("cue", index, "duration", f"a '{kind}' cue's duration follows from {what}; remove 'duration'")
-    if kind == "portraits":
-        count = params.get("count", 12)
-        if count < 1:
-            raise p.fail("cue", index, "count", f"'count' must be 1 or more, got {count}")
-        hold = p.positive(params, "hold", "cue", index, default=6.0)
-        dissolve = p.positive(params, "dissolve", "cue", index, default=1.5, allow_zero=True)
-        template = params.get("caption")
-        if template is not None:
-            try:
-                template.format(n=1, seed=0)
-            except (KeyError, IndexError, ValueError) as exc:
-                raise p.fail("cue", index, "caption", f"caption template {template!r} is invalid ({exc}); "
-                                                      "fields are {n} and {seed}") from None
-        p.positive(params, "min_distance", "cue", index, default=0.0, allow_zero=True)
-        params.setdefault("count", count)
-        params.update(hold=hold, dissolve=dissolve)
-        return count * (hold + dissolve)
-    if kind == "morph":
-        faces = params.get("faces", [])
-        if len(faces) < 2:
-            raise p.fail("cue", index, "faces", f"'faces' must list at least 2 seeds or .npy latents, got {len(faces)}")
-        for face in faces:
-            if isinstance(face, bool) or not isinstance(face, (int, str)) or (isinstance(face, int) and face < 0):
-                raise p.fail("cue", index, "faces", f"each face is a seed (0 or more) or a .npy file, got {face!r}")
-            if isinstance(face, str) and not (p.path.parent / face).is_file():
-                raise p.fail("cue", index, "faces", f"latent file '{face}' not found (relative to the show file)")
-        easing = params.get("easing", "smootherstep")
-        if easing not in EASINGS:
-            raise p.fail("cue", index, "easing", f"unknown easing '{easing}'{_nearest(easing, list(EASINGS))}")
-        hold = p.positive(params, "hold", "cue", index, default=2.0, allow_zero=True)
-        morph = p.positive(params, "morph", "cue", index, default=4.0)
-        params.update(hold=hold, morph=morph, easing=easing, loop=params.get("loop", True))
-        return len(faces) * (hold + morph) if params["loop"] else (len(faces) - 1) * (hold + morph) + hold
-    if kind == "loop":
-        if params.get("shape", "circle") not in ("circle", "noise"):
-            raise p.fail("cue", index, "shape", f"'shape' must be 'circle' or 'noise', got {params['shape']!r}")
-        period = p.positive(params, "period", "cue", index, default=12.0)
-        radius = float(params.get("radius", 1.0 if params.get("shape", "circle") == "circle" else 0.6))
-        if not 0 < radius <= 1:
-            raise p.fail("cue", index, "radius", f"'radius' must be in (0, 1], got {params['radius']}")
-        params.update(period=period, radius=radius, shape=params.get("shape", "circle"))
-        return p.positive(table, "duration", "cue", index, default=period)
-    if kind == "wander":
-        speed = p.positive(params, "speed", "cue", index, default=0.25)
-        params["speed"] = speed
-        return p.positive(table, "duration", "cue", index, default=float("inf"))
-    if kind == "fade":
-        color = parse_color(params.get("to", "black"))
-        if color is None:
-            raise p.fail("cue", index, "to", f"'to' must be 'black', 'white' or '#rrggbb', got {params['to']!r}")
-        params["to"] = color
-    if kind == "title":
-        if not params.get("text"):
-            raise p.fail("cue", index, None, "a 'title' cue needs 'text'")
-        color = parse_color(params.get("color", "black"))
-        if color is None:
-            raise p.fail("cue", index, "color", f"'color' must be 'black', 'white' or '#rrggbb', got {params['color']!r}")
-        params["color"] = color
-    if "seed" in params and params["seed"] < 0:
-        raise p.fail("cue", index, "seed", f"'seed' must be 0 or more, got {params['seed']}")
-    return p.positive(table, "duration", "cue", index)
+def _no_duration(p: _Parser, table: dict[str, Any], index: int, kind: str, follows: str) -> None:
+    if "duration" in table:
+        raise p.fail("cue", index, "duration", f"a '{kind}' cue's duration follows from {follows}; remove 'duration'")
+
+
+def _portraits(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:
+    _no_duration(p, t, i, "portraits", "count x (hold + dissolve)")
+    count = t.get("count", 12)
+    if not 1 <= count <= 1_000_000:
+        raise p.fail("cue", i, "count", f"'count' must be 1 to 1000000, got {count}")
+    hold = p.number(t, "hold", "cue", i, default=6.0)
+    dissolve = p.number(t, "dissolve", "cue", i, default=1.5, allow_low=True)
+    template = t.get("caption")
+    if template is not None and (problem := caption_problem(template)) is not None:
+        raise p.fail("cue", i, "caption", f"caption template {template!r} is invalid ({problem}); "
+                                          "fields are {n} and {seed}")
+    reach = 2.0 * math.sqrt(dim or 512)  # two faces on the prior's shell are never further apart
+    min_distance = p.number(t, "min_distance", "cue", i, default=0.0, allow_low=True, high=reach)
+    return PortraitsCue(count, hold, dissolve, template, min_distance), count * (hold + dissolve)
+
+
+def _morph(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:
+    _no_duration(p, t, i, "morph", "the faces, hold and morph times")
+    raw = t.get("faces", [])
+    if not 2 <= len(raw) <= 256:
+        raise p.fail("cue", i, "faces", f"'faces' must list 2 to 256 seeds or .npy latents, got {len(raw)}")
+    faces = tuple(_face(p, face, i, dim) for face in raw)
+    easing = t.get("easing", "smootherstep")
+    if easing not in EASINGS:
+        raise p.fail("cue", i, "easing", f"unknown easing '{easing}'{_nearest(easing, list(EASINGS))}")
+    hold = p.number(t, "hold", "cue", i, default=2.0, allow_low=True)
+    morph = p.number(t, "morph", "cue", i, default=4.0)
+    cue = MorphCue(faces, hold, morph, easing, t.get("loop", True))
+    return cue, len(faces) * cue.slot if cue.loop else (len(faces) - 1) * cue.slot + hold
+
+
+def _face(p: _Parser, face: object, i: int, dim: int | None) -> int | np.ndarray:
+    """A morph face: a seed, or the latent in a .npy file inside the show's folder."""
+    if isinstance(face, int) and not isinstance(face, bool) and 0 <= face <= MAX_SEED:
+        return face
+    if not isinstance(face, str) or not face.lower().endswith(".npy"):
+        raise p.fail("cue", i, "faces", f"each face is a seed (0 or more) or a .npy file, got {face!r}")
+    path = p.inside(face, "cue", i, "faces", "latent file")
+    try:
+        if path.stat().st_size > MAX_LATENT_FILE:
+            raise ValueError(f"{path.stat().st_size} bytes; a latent is a few kB")
+        z = np.load(path, allow_pickle=False)
+        if z.dtype.kind not in "fiu" or z.size != max(z.shape, default=1) or z.size == 0:
+            raise ValueError(f"holds a {z.dtype} array of shape {z.shape}, not one vector of numbers")
+        z = z.astype(np.float64).reshape(-1)
+        if not np.all(np.isfinite(z)) or not np.any(z):
+            raise ValueError("holds NaN, infinite or all-zero values")
+    except (OSError, ValueError, EOFError) as exc:
+        raise p.fail("cue", i, "faces", f"latent file '{face}' cannot be used ({exc})") from None
+    if dim is not None and z.size != dim:
+        raise p.fail("cue", i, "faces", f"latent file '{face}' has {z.size} values; the model takes {dim}")
+    z.setflags(write=False)
+    return z
+
+
+def _loop(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:
+    shape = t.get("shape", "circle")
+    if shape not in ("circle", "noise"):
+        raise p.fail("cue", i, "shape", f"'shape' must be 'circle' or 'noise', got {shape!r}")
+    period = p.number(t, "period", "cue", i, default=12.0)
+    radius = float(t.get("radius", 1.0 if shape == "circle" else 0.6))
+    if not 0 < radius <= 1:
+        raise p.fail("cue", i, "radius", f"'radius' must be in (0, 1], got {t['radius']}")
+    return LoopCue(shape, period, radius, t.get("seed")), p.number(t, "duration", "cue", i, default=period)
+
+
+def _wander(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:
+    speed = p.number(t, "speed", "cue", i, default=0.25, high=100.0, what=" (new faces a second)")
+    duration = p.number(t, "duration", "cue", i) if "duration" in t else math.inf
+    return WanderCue(speed, t.get("seed")), duration
+
+
+def _hold(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:
+    return HoldCue(t.get("seed")), p.number(t, "duration", "cue", i)
+
+
+def _fade(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:
+    color = parse_color(t.get("to", "black"))
+    if color is None:
+        raise p.fail("cue", i, "to", f"'to' must be 'black', 'white' or '#rrggbb', got {t['to']!r}")
+    return FadeCue(color), p.number(t, "duration", "cue", i)
+
+
+def _title(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:
+    text = t.get("text")
+    if not text:
+        raise p.fail("cue", i, None, "a 'title' cue needs 'text'")
+    if len(text) > MAX_TEXT or text.count("\n") > 20:
+        raise p.fail("cue", i, "text", f"'text' must be at most {MAX_TEXT} characters on 20 lines")
+    color = parse_color(t.get("color", "black"))
+    if color is None:
+        raise p.fail("cue", i, "color", f"'color' must be 'black', 'white' or '#rrggbb', got {t['color']!r}")
+    return TitleCue(text, color), p.number(t, "duration", "cue", i)
+
+
+_CUE_PARSERS: dict[str, Callable[[_Parser, dict[str, Any], int, "int | None"], tuple[CueSettings, float]]] = {
+    "portraits": _portraits, "morph": _morph, "loop": _loop, "wander": _wander, "hold": _hold, "fade": _fade,
+    "title": _title,
+}

@@ -3,30 +3,33 @@
 The whole timeline repeats when the show loops; each repetition ("cycle") numbers its
 portraits after the previous one's, so the n-th portrait of the exhibition depends only on
 t. A cue with a transition cross-dissolves from the previous cue, which keeps running past
-its end for the length of the dissolve.
+its end for the length of the dissolve. A Timeline is immutable once built (morph splines
+are made up front), so any thread may evaluate it.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
 from engine.frames import Face, FrameSpec, Text
-from engine.latent import (
-    GreatCircleLoop,
-    NoiseLoop,
-    SphericalSpline,
-    Wander,
-    ease,
-    latent_from_seed,
-)
+from engine.latent import GreatCircleLoop, NoiseLoop, SphericalSpline, Wander, ease, latent_from_seed
 from engine.show.registry import PortraitSequence
-from engine.show.schema import Cue, Show
-
+from engine.show.schema import (
+    Cue,
+    FadeCue,
+    HoldCue,
+    LoopCue,
+    MorphCue,
+    PortraitsCue,
+    Show,
+    TitleCue,
+    WanderCue,
+)
 
 EPSILON = 1e-6
 
@@ -61,13 +64,15 @@ class Timeline:
         self._portrait_offsets, per_cycle = [], 0
         for cue in show.cues:
             self._portrait_offsets.append(per_cycle)
-            if cue.kind == "portraits":
-                per_cycle += cue.params["count"] * cue.repeat
+            if isinstance(cue.settings, PortraitsCue):
+                per_cycle += cue.settings.count * cue.repeat
         self._portraits_per_cycle = per_cycle
-        self._morphs: dict[int, SphericalSpline] = {}
+        self._morphs = {i: _spline(cue.settings, dim) for i, cue in enumerate(show.cues)
+                        if isinstance(cue.settings, MorphCue)}
 
     def _min_distance(self) -> float:
-        return max((c.params.get("min_distance", 0.0) for c in self.show.cues if c.kind == "portraits"), default=0.0)
+        return max((c.settings.min_distance for c in self.show.cues if isinstance(c.settings, PortraitsCue)),
+                   default=0.0)
 
     @property
     def duration(self) -> float:
@@ -96,7 +101,7 @@ class Timeline:
         where = self.locate(t)
         cue = self.show.cues[where.cue]
         spec = self._cue_frame(where.cycle, where.cue, where.local)
-        if cue.transition > 0 and where.local < cue.transition and cue.kind != "fade":
+        if cue.transition > 0 and where.local < cue.transition and not isinstance(cue.settings, FadeCue):
             previous = self._previous(where)
             if previous is not None:
                 before = self._cue_frame(previous.cycle, previous.cue, previous.local)
@@ -117,9 +122,7 @@ class Timeline:
         """Show time of the next new face after t: the next portrait or morph key, else the next cue."""
         where = self.locate(t)
         cue = self.show.cues[where.cue]
-        p = cue.params
-        step = {"portraits": p.get("hold", 0) + p.get("dissolve", 0), "morph": p.get("hold", 0) + p.get("morph", 0),
-                "wander": 1.0 / p["speed"] if cue.kind == "wander" else 0}.get(cue.kind, 0)
+        step = _face_step(cue)
         cue_start = t - where.local
         if step > 0:
             following = cue_start + (math.floor(where.local / step + EPSILON) + 1) * step
@@ -155,9 +158,9 @@ class Timeline:
         """The portrait number mostly on screen at t, if a portraits cue is playing."""
         where = self.locate(t)
         cue = self.show.cues[where.cue]
-        if cue.kind != "portraits":
+        if not isinstance(cue.settings, PortraitsCue):
             return None
-        number = self._portrait_number(where, cue)[0]
+        number = self._portrait_number(where, cue, cue.settings)[0]
         return PortraitShown(number, self.portraits.seed(number))
 
     # --- cue kinds -------------------------------------------------------------------------
@@ -167,55 +170,27 @@ class Timeline:
         style = self.show.cues[index].style
         if style is None or not spec.faces:
             return spec
-        fine = latent_from_seed(style[0], self.dim)
-        faces = tuple((replace(f, mix=fine, mix_from=style[1]), w) for f, w in spec.faces)
+        fine = latent_from_seed(style.seed, self.dim)
+        faces = tuple((replace(f, mix=fine, mix_from=style.first_slot), w) for f, w in spec.faces)
         return replace(spec, faces=faces)
 
     def _cue_content(self, cycle: int, index: int, local: float) -> FrameSpec:
         cue = self.show.cues[index]
-        look = self.show.look
-        psi = self.show.settings.truncation
         base = cue.duration
         repetition = min(int(local // base), cue.repeat - 1) if math.isfinite(base) and base > 0 else 0
         u = local - repetition * base if repetition else local  # 0 * inf would be NaN
-        p = cue.params
-        if cue.kind == "portraits":
-            return self._portraits(Position(cycle, index, local), cue, psi)
-        if cue.kind == "morph":
-            return FrameSpec(((Face(self._morph(index, cue, u), psi), 1.0),), look)
-        if cue.kind == "loop":
-            seed = p.get("seed", self.show.settings.seed)
-            path = (GreatCircleLoop(seed, self.dim, p["period"], p["radius"]) if p["shape"] == "circle"
-                    else NoiseLoop(seed, self.dim, p["period"], p["radius"]))
-            return FrameSpec(((Face(path(u), psi), 1.0),), look)
-        if cue.kind == "wander":
-            path = Wander(p.get("seed", self.show.settings.seed), self.dim, p["speed"])
-            return FrameSpec(((Face(path(u), psi), 1.0),), look)
-        if cue.kind == "hold":
-            z = latent_from_seed(p.get("seed", self.show.settings.seed), self.dim)
-            return FrameSpec(((Face(z, psi), 1.0),), look)
-        if cue.kind == "fade":
-            previous = self._previous(Position(cycle, index, local))
-            under = self._cue_frame(previous.cycle, previous.cue, previous.local) if previous else FrameSpec(look=look)
-            amount = ease("smoothstep", u / base)
-            return FrameSpec(under.faces, under.look, under.text, p["to"], max(under.fade, amount))
-        # title: a text card on a plain colour
-        return FrameSpec((), look, Text(p["text"], "title"), p["color"], 1.0)
+        return _KINDS[type(cue.settings)](self, Position(cycle, index, local), cue, u)
 
-    def _portrait_number(self, where: Position, cue: Cue) -> tuple[int, float]:
-        """Exhibition-wide portrait number at ``where``, and how far (0..1) it has dissolved on."""
-        p = cue.params
-        local = where.local
-        slot = p["hold"] + p["dissolve"]
-        i = min(int(local // slot), p["count"] * cue.repeat - 1)
-        number = where.cycle * self._portraits_per_cycle + self._portrait_offsets[where.cue] + i
-        into = local - i * slot
-        last = i == p["count"] * cue.repeat - 1
-        mix = 0.0 if last or into < p["hold"] or p["dissolve"] == 0 else (into - p["hold"]) / p["dissolve"]
-        return number, mix
+    def _face(self, z: np.ndarray) -> FrameSpec:
+        return FrameSpec(((Face(z, self.show.settings.truncation), 1.0),), self.show.look)
 
-    def _portraits(self, where: Position, cue: Cue, psi: float) -> FrameSpec:
-        number, mix = self._portrait_number(where, cue)
+    def _seed(self, seed: int | None) -> int:
+        return self.show.settings.seed if seed is None else seed
+
+    def _portraits(self, where: Position, cue: Cue, u: float) -> FrameSpec:
+        settings: PortraitsCue = cue.settings  # type: ignore[assignment]
+        psi = self.show.settings.truncation
+        number, mix = self._portrait_number(where, cue, settings)
         face = Face(latent_from_seed(self.portraits.seed(number), self.dim), psi)
         faces: tuple[tuple[Face, float], ...] = ((face, 1.0),)
         if mix > 0:
@@ -223,36 +198,83 @@ class Timeline:
             weight = ease("smoothstep", mix)
             faces = ((face, 1.0 - weight), (following, weight))
         text = None
-        template = cue.params.get("caption")
-        if template:
+        if settings.caption:
             shown = number + 1 if mix >= 0.5 else number
             opacity = abs(1.0 - 2.0 * ease("smoothstep", mix)) if mix > 0 else 1.0
-            text = Text(template.format(n=shown + 1, seed=self.portraits.seed(shown)), "caption", opacity)
+            text = Text(settings.caption.format(n=shown + 1, seed=self.portraits.seed(shown)), "caption", opacity)
         return FrameSpec(faces, self.show.look, text)
 
-    def _morph(self, index: int, cue: Cue, u: float) -> np.ndarray:
-        p = cue.params
-        if index not in self._morphs:
-            keys = np.stack([_face_latent(f, self.dim, self.show.path) for f in p["faces"]])
-            self._morphs[index] = SphericalSpline(keys, periodic=p["loop"])
-        spline = self._morphs[index]
-        segment = p["hold"] + p["morph"]
-        count = len(p["faces"])
-        k = int(u // segment)
-        into = u - k * segment
-        if not p["loop"] and k >= count - 1:
-            return spline(float(count - 1))
-        step = 0.0 if into < p["hold"] else ease(p["easing"], (into - p["hold"]) / p["morph"])
-        return spline(float(k % count) + step)
+    def _portrait_number(self, where: Position, cue: Cue, settings: PortraitsCue) -> tuple[int, float]:
+        """Exhibition-wide portrait number at ``where``, and how far (0..1) it has dissolved on."""
+        last_slot = settings.count * cue.repeat - 1
+        i = min(int(where.local // settings.slot), last_slot)
+        number = where.cycle * self._portraits_per_cycle + self._portrait_offsets[where.cue] + i
+        into = where.local - i * settings.slot
+        held = i == last_slot or into < settings.hold or settings.dissolve == 0
+        return number, 0.0 if held else (into - settings.hold) / settings.dissolve
+
+    def _morph(self, where: Position, cue: Cue, u: float) -> FrameSpec:
+        settings: MorphCue = cue.settings  # type: ignore[assignment]
+        spline = self._morphs[where.cue]
+        count = len(settings.faces)
+        k = int(u // settings.slot)
+        into = u - k * settings.slot
+        if not settings.loop and k >= count - 1:
+            return self._face(spline(float(count - 1)))
+        step = 0.0 if into < settings.hold else ease(settings.easing, (into - settings.hold) / settings.morph)
+        return self._face(spline(float(k % count) + step))
+
+    def _loop(self, where: Position, cue: Cue, u: float) -> FrameSpec:
+        s: LoopCue = cue.settings  # type: ignore[assignment]
+        kind = GreatCircleLoop if s.shape == "circle" else NoiseLoop
+        return self._face(kind(self._seed(s.seed), self.dim, s.period, s.radius)(u))
+
+    def _wander(self, where: Position, cue: Cue, u: float) -> FrameSpec:
+        s: WanderCue = cue.settings  # type: ignore[assignment]
+        return self._face(Wander(self._seed(s.seed), self.dim, s.speed)(u))
+
+    def _hold(self, where: Position, cue: Cue, u: float) -> FrameSpec:
+        s: HoldCue = cue.settings  # type: ignore[assignment]
+        return self._face(latent_from_seed(self._seed(s.seed), self.dim))
+
+    def _fade(self, where: Position, cue: Cue, u: float) -> FrameSpec:
+        s: FadeCue = cue.settings  # type: ignore[assignment]
+        previous = self._previous(where)
+        under = (self._cue_frame(previous.cycle, previous.cue, previous.local) if previous
+                 else FrameSpec(look=self.show.look))
+        amount = ease("smoothstep", u / cue.duration)
+        return FrameSpec(under.faces, under.look, under.text, s.to, max(under.fade, amount))
+
+    def _title(self, where: Position, cue: Cue, u: float) -> FrameSpec:
+        s: TitleCue = cue.settings  # type: ignore[assignment]
+        return FrameSpec((), self.show.look, Text(s.text, "title"), s.color, 1.0)
 
 
-def _face_latent(face: int | str, dim: int, show_path: Path) -> np.ndarray:
-    if isinstance(face, int):
-        return latent_from_seed(face, dim)
-    z = np.load(show_path.parent / face, allow_pickle=False).astype(np.float64).reshape(-1)
-    if z.shape[0] != dim:
-        raise ValueError(f"{face}: latent has {z.shape[0]} values, the model needs {dim}")
-    return z
+_KINDS: dict[type, Callable[[Timeline, Position, Cue, float], FrameSpec]] = {
+    PortraitsCue: Timeline._portraits, MorphCue: Timeline._morph, LoopCue: Timeline._loop,
+    WanderCue: Timeline._wander, HoldCue: Timeline._hold, FadeCue: Timeline._fade, TitleCue: Timeline._title,
+}
+
+
+def _face_step(cue: Cue) -> float:
+    """Seconds between new faces within a cue (0: the cue has no steps of its own)."""
+    s = cue.settings
+    if isinstance(s, (PortraitsCue, MorphCue)):
+        return s.slot
+    if isinstance(s, WanderCue):
+        return 1.0 / s.speed
+    return 0.0
+
+
+def _spline(settings: MorphCue, dim: int) -> SphericalSpline:
+    """The C2 spline through a morph's faces; ValueError when a latent file's size is not ``dim``."""
+    keys = []
+    for face in settings.faces:
+        z = latent_from_seed(face, dim) if isinstance(face, int) else face
+        if z.shape != (dim,):
+            raise ValueError(f"a morph face's latent has {z.size} values; the model takes {dim}")
+        keys.append(z)
+    return SphericalSpline(np.stack(keys), periodic=settings.loop)
 
 
 def _dissolve(before: FrameSpec, after: FrameSpec, amount: float) -> FrameSpec:

@@ -1,0 +1,1 @@
+"""``vernissage bench``: offline render, live play and OSC latency, each against a baseline."""

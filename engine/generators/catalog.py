@@ -1,0 +1,69 @@
+"""Finding models by name or path and reading their cards, without importing torch.
+
+``vernissage check`` and ``models list`` need to know which models exist and what latent
+size each takes, and must answer at once; building a network is engine.generators.loading.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.generators.card import CARD_FILE, ModelCard
+from engine.generators.errors import ModelError
+
+DEFAULT_MODEL = "digiface-dcgan64"
+_REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def model_dirs() -> list[Path]:
+    """Where named models are looked up: $VERNISSAGE_MODELS entries, the repo's models/, ./models."""
+    extra = [Path(p) for p in os.environ.get("VERNISSAGE_MODELS", "").split(os.pathsep) if p]
+    dirs = [*extra, _REPO_MODELS, Path.cwd() / "models"]
+    unique: list[Path] = []
+    for d in dirs:
+        if d.resolve() not in [u.resolve() for u in unique]:
+            unique.append(d)
+    return unique
+
+
+def available_models() -> list[ModelCard]:
+    """Cards of every readable model in :func:`model_dirs`, by name."""
+    cards: dict[str, ModelCard] = {}
+    for root in model_dirs():
+        for card_path in sorted(root.glob(f"*/{CARD_FILE}")):
+            try:
+                cards.setdefault(card_path.parent.name, ModelCard.read(card_path))
+            except ModelError:
+                continue
+    return [cards[k] for k in sorted(cards)]
+
+
+def resolve_model(path_or_name: str | Path) -> Path:
+    """A model directory or weights file for a name or path; ModelError if there is none."""
+    candidate = Path(path_or_name).expanduser()
+    if candidate.exists():
+        return candidate
+    if candidate.name == str(path_or_name):  # a bare name: look in the model folders
+        for root in model_dirs():
+            if (root / candidate.name).is_dir():
+                return root / candidate.name
+    names = ", ".join(c.name for c in available_models()) or "none"
+    raise ModelError(path_or_name, f"no such model file or name (available: {names})")
+
+
+def latent_dim_of(model: str | Path) -> int | None:
+    """The latent size a model takes, from its card (no weights loaded): for ``vernissage check``.
+
+    Raises LookupError (one line) when there is no such model or its card is unreadable;
+    None for a bare weights file, whose size is known only once it is loaded.
+    """
+    try:
+        where = resolve_model(model)
+        if not where.is_dir():
+            return None
+        return ModelCard.read(where / CARD_FILE).latent_dim
+    except ModelError as exc:
+        names = ", ".join(c.name for c in available_models()) or "none"
+        reason = exc.problem if exc.problem != f"no such model file or name (available: {names})" else ""
+        raise LookupError(f"unknown model '{model}' ({reason or 'available: ' + names})") from None

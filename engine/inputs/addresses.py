@@ -1,0 +1,183 @@
+"""The OSC address map: every address the engine understands, its arguments and their ranges.
+
+Incoming messages are checked here before anything acts on them: wrong types, wrong counts,
+NaN and out-of-range values become a :class:`ControlError` with one line saying what was
+wrong, never an exception in the frame loop. A message that passes becomes the typed command
+(engine.commands) its address builds. The README's table is checked against this map by a
+test, so the documentation cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from engine.commands import (
+    BeatsPerFace,
+    Command,
+    GoToCue,
+    LoadShow,
+    LockTempo,
+    MorphTo,
+    NextCue,
+    NextFace,
+    Pause,
+    Seek,
+    SetFader,
+    SetTempo,
+    Snapshot,
+    StartRecording,
+    StopRecording,
+    TapTempo,
+    Value,
+    WalkSeed,
+)
+
+PREFIX = "/vernissage/"
+
+
+class ControlError(ValueError):
+    """A message that cannot be applied; ``str()`` is one line naming the address and the cause."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # "float", "int", "bool", "str" or "cue" (a name or an index)
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class Address:
+    """One address: required then optional parameters, what it builds and how it is treated.
+
+    ``kind``: "fader" (continuous: a flood of moves coalesces to the latest value), "trigger"
+    (every message counts, in order), "query" (answered by the server, changes nothing).
+    ``build`` makes the command from the checked arguments (None for a query).
+    """
+
+    path: str
+    build: Callable[..., Command] | None
+    params: tuple[Param, ...] = ()
+    optional: tuple[Param, ...] = ()
+    kind: str = "trigger"
+    effect: str = ""
+
+
+def _fader(path: str, effect: str, low: float = 0.0, high: float = 1.0) -> Address:
+    return Address(path, partial(SetFader, path), (Param("value", "float", low, high),), kind="fader", effect=effect)
+
+
+def _pause(paused: int | None = None) -> Pause:
+    return Pause(None if paused is None else bool(paused))
+
+
+def _lock(locked: int) -> LockTempo:
+    return LockTempo(bool(locked))
+
+
+ADDRESSES: dict[str, Address] = {a.path: a for a in (
+    Address("/vernissage/show/cue", GoToCue, (Param("cue", "cue"),),
+            effect="jump to the start of a cue, by name or by index from 0 (in the current cycle)"),
+    Address("/vernissage/show/next", NextCue, effect="jump to the start of the next cue (a walk: the next face)"),
+    Address("/vernissage/show/pause", _pause, optional=(Param("paused", "bool"),),
+            effect="1 pauses, 0 resumes, no argument toggles"),
+    Address("/vernissage/show/seek", Seek, (Param("seconds", "float", 0.0, 1e9),), effect="jump to this show time"),
+    Address("/vernissage/show/load", LoadShow, (Param("file", "str"),),
+            effect="play another show file from the shows folder (never outside it)"),
+    _fader("/vernissage/walk/speed", "show speed on a fader: 0 = 1/4x, 0.5 = 1x, 1 = 4x"),
+    _fader("/vernissage/walk/rate", "show speed as a multiplier (1/16 to 16)", 1 / 16, 16.0),
+    Address("/vernissage/walk/seed", WalkSeed, (Param("seed", "int", 0, 2**31 - 1),),
+            effect="cut to a new walk starting at this seed's face"),
+    Address("/vernissage/morph/to", MorphTo, (Param("seed", "int", 0, 2**31 - 1), Param("seconds", "float", 0.0, 600.0)),
+            effect="morph from the face on screen to this seed's face over the seconds, then walk on from it"),
+    Address("/vernissage/portrait/next", NextFace, effect="the next face now (a new portrait in a portraits cue)"),
+    _fader("/vernissage/latent/truncation", "truncation psi: 0 = the average face, 1 = full variety"),
+    _fader("/vernissage/render/grain", "film grain, 0 = none to 1 = heavy (std 0.15)"),
+    _fader("/vernissage/render/brightness", "brightness, 0 = black to 1 = as graded"),
+    _fader("/vernissage/render/vignette", "vignette strength"),
+    _fader("/vernissage/render/fade", "blackout: 0 = the picture, 1 = black"),
+    Address("/vernissage/record/start", StartRecording, optional=(Param("file", "str"),),
+            effect="record what is shown to this file in the recordings folder (default: a timestamped .mp4)"),
+    Address("/vernissage/record/stop", StopRecording, effect="stop recording; the file is complete"),
+    Address("/vernissage/snapshot", Snapshot, effect="save the frame on screen as a PNG"),
+    Address("/vernissage/tempo/bpm", SetTempo, (Param("bpm", "float", 20.0, 300.0),), effect="set the tempo"),
+    Address("/vernissage/tempo/tap", TapTempo, effect="tap tempo: the mean of the last taps sets the tempo"),
+    Address("/vernissage/tempo/lock", _lock, (Param("locked", "bool"),),
+            effect="1: face changes and cues land on beats, walks move one face per `tempo/beats` beats"),
+    Address("/vernissage/tempo/beats", BeatsPerFace, (Param("beats", "int", 1, 64),),
+            effect="beats per face when locked"),
+    Address("/vernissage/status", None, kind="query", effect="answer /vernissage/status to the sender (see Feedback)"),
+)}
+
+FADERS = tuple(path for path, a in ADDRESSES.items() if a.kind == "fader")
+
+
+def _coerce(address: str, param: Param, value: object) -> Value:
+    where = f"{address}: '{param.name}'"
+    if param.kind == "str":
+        if not isinstance(value, str) or not value or len(value) > 256:
+            raise ControlError(f"{where} must be a short string, got {value!r}")
+        return value
+    if param.kind == "cue":
+        if isinstance(value, str) and value and len(value) <= 256:
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() and value >= 0:
+            return int(value)
+        raise ControlError(f"{where} must be a cue name or an index from 0, got {value!r}")
+    if isinstance(value, bool):  # OSC's T and F
+        number: float = float(value)
+    elif isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        raise ControlError(f"{where} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(number):
+        raise ControlError(f"{where} must be finite, got {number}")
+    if param.kind == "bool":
+        if number not in (0.0, 1.0):
+            raise ControlError(f"{where} must be 0 or 1, got {number:g}")
+        return int(number)
+    if param.low is not None and not (param.low <= number <= param.high):
+        raise ControlError(f"{where} must be in {param.low:g}..{param.high:g}, got {number:g}")
+    if param.kind == "int":
+        if not number.is_integer():
+            raise ControlError(f"{where} must be a whole number, got {number:g}")
+        return int(number)
+    return number
+
+
+def _button(address: str, args: tuple[object, ...] | list[object]) -> bool:
+    """A trigger sent by a button: True on press (no argument, or one non-zero number), False
+    on release (one 0: ignored). TouchOSC, Lemur and most surfaces send 1 then 0."""
+    if not args:
+        return True
+    value = args[0]
+    if len(args) == 1 and isinstance(value, (int, float)) and math.isfinite(float(value)):
+        return float(value) != 0.0
+    raise ControlError(f"{address}: a trigger takes no argument or one number (1 press, 0 release), got {list(args)[:3]!r}")
+
+
+def is_query(address: str) -> bool:
+    spec = ADDRESSES.get(address)
+    return spec is not None and spec.kind == "query"
+
+
+def check(address: str, args: tuple[object, ...] | list[object]) -> Command | None:
+    """The command for an incoming message, None for a button's release or a query, or
+    ControlError (one line)."""
+    spec = ADDRESSES.get(address)
+    if spec is None:
+        raise ControlError(f"{address[:80]}: unknown address")
+    required, optional = spec.params, spec.optional
+    if spec.kind != "fader" and not required and not optional:
+        pressed = _button(address, args)
+        return spec.build() if pressed and spec.build is not None else None
+    if not len(required) <= len(args) <= len(required) + len(optional):
+        expected = " ".join([p.name for p in required] + [f"[{p.name}]" for p in optional]) or "no arguments"
+        raise ControlError(f"{address}: expected {expected}, got {len(args)} argument(s)")
+    params = required + optional
+    values = tuple(_coerce(address, p, v) for p, v in zip(params, args))
+    return spec.build(*values) if spec.build is not None else None

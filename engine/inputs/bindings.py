@@ -1,0 +1,116 @@
+"""Bindings: any incoming address drives any fader of the map, scaled and smoothed.
+
+A controller's existing layout (TouchOSC's ``/1/fader3``, a sensor's ``/distance`` in
+centimetres) works without reprogramming it. Bindings come from a TOML file, or the
+``[[binding]]`` tables of a show::
+
+    [[binding]]
+    address = "/1/fader3"                 # what the controller sends
+    target = "/vernissage/render/grain"   # a fader of the address map
+    input = [0.0, 1.0]                    # the controller's range (clamped)
+    output = [0.0, 0.5]                   # where that lands in the target's range
+    smoothing = 0.2                       # seconds to cover 63 % of a jump (0 = none)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.commands import SetFader
+from engine.inputs.addresses import ADDRESSES, FADERS, ControlError
+from engine.show.source_map import SourceMap
+from engine.tomlread import TomlError, parse_toml
+
+
+class BindingError(ValueError):
+    """A bindings file that cannot be used; ``str()`` is one line with file:line."""
+
+
+@dataclass(frozen=True)
+class Binding:
+    address: str
+    target: str
+    input: tuple[float, float] = (0.0, 1.0)
+    output: tuple[float, float] | None = None  # None: the target's whole range
+    smoothing: float = 0.0
+
+    def command(self, args: tuple[object, ...]) -> SetFader:
+        """The target's command for an incoming value (the first numeric argument)."""
+        if not args or isinstance(args[0], (str, bytes)) or not isinstance(args[0], (int, float)):
+            raise ControlError(f"{self.address}: bound to {self.target}, needs a number, got {args[:1]!r}")
+        value = float(args[0])
+        if not math.isfinite(value):
+            raise ControlError(f"{self.address}: bound to {self.target}, got {value}")
+        low, high = self.input
+        u = 0.0 if high == low else min(1.0, max(0.0, (value - low) / (high - low)))
+        param = ADDRESSES[self.target].params[0]
+        out_low, out_high = self.output or (param.low, param.high)
+        return SetFader(self.target, out_low + u * (out_high - out_low), self.smoothing)
+
+
+def _pair(p: _Where, table: dict, key: str, default):
+    value = table.get(key, default)
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
+        raise p.fail(key, f"'{key}' must be two numbers, e.g. [0.0, 1.0], got {value!r}")
+    return (float(value[0]), float(value[1]))
+
+
+@dataclass
+class _Where:
+    path: Path
+    map: SourceMap
+    index: int
+
+    def fail(self, key: str | None, message: str) -> BindingError:
+        return BindingError(f"{self.path}:{self.map.line('binding', self.index, key)}: {message}")
+
+
+def parse_bindings(path: Path, tables: object, text: str) -> tuple[Binding, ...]:
+    """Bindings from the ``[[binding]]`` tables of a parsed TOML document."""
+    if tables is None:
+        return ()
+    source = SourceMap(text)
+    if not isinstance(tables, list):
+        raise BindingError(f"{path}:{source.line('binding')}: bindings are [[binding]] tables")
+    bindings = []
+    for index, table in enumerate(tables):
+        p = _Where(path, source, index)
+        if not isinstance(table, dict):
+            raise p.fail(None, "each binding must be a [[binding]] table")
+        unknown = set(table) - {"address", "target", "input", "output", "smoothing"}
+        if unknown:
+            raise p.fail(sorted(unknown)[0], f"unknown key '{sorted(unknown)[0]}' in [[binding]]")
+        address, target = table.get("address"), table.get("target")
+        if not isinstance(address, str) or not address.startswith("/"):
+            raise p.fail("address", f"'address' must be an OSC address like \"/1/fader3\", got {address!r}")
+        if address in ADDRESSES:
+            raise p.fail("address", f"{address} is already in the address map; bind a controller's own address")
+        if target not in FADERS:
+            raise p.fail("target", f"'target' must be one of {', '.join(FADERS)}, got {target!r}")
+        smoothing = table.get("smoothing", 0.0)
+        if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing <= 60:
+            raise p.fail("smoothing", f"'smoothing' must be 0..60 seconds, got {smoothing!r}")
+        param = ADDRESSES[target].params[0]
+        output = _pair(p, table, "output", None)
+        if output is not None and not all(param.low <= v <= param.high for v in output):
+            raise p.fail("output", f"'output' must lie in {target}'s range {param.low:g}..{param.high:g}")
+        bindings.append(Binding(address, target, _pair(p, table, "input", [0.0, 1.0]), output, float(smoothing)))
+    return tuple(bindings)
+
+
+def load_bindings(path: str | Path) -> tuple[Binding, ...]:
+    """The bindings in a TOML file (a bindings file or a show); BindingError names file:line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = parse_toml(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BindingError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    except TomlError as exc:
+        raise BindingError(f"{path}:{exc.line}: invalid TOML: {exc.reason}") from None
+    return parse_bindings(path, data.get("binding"), text)

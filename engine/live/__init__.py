@@ -1,1 +1,0 @@
-"""The live player: show time from presented frames, run-ahead generation, pacing, recording."""

@@ -1,0 +1,187 @@
+"""The one frame loop: commands in, the show at this tick's time drawn, the frame out.
+
+The same object runs ``vernissage play`` (paced by the display or the clock), ``render``
+(exact: one tick per frame, every keyframe waited for) and ``render --replay`` (exact, with
+the commands of a performance log). Its parts each do one job (see :meth:`FrameLoop.run`);
+the loop only says in which order. One thread owns the GL context and runs this loop;
+generation runs ahead on a worker, encoding on the recorder's threads, file work on the
+housekeeping and loader threads. Live, the loop never waits on any of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.commands import Quit, SetKeyframeRate, ToggleFullscreen
+from engine.loop.clock import Key
+from engine.loop.compositor import Compositor
+from engine.loop.housekeeping import Housekeeping
+from engine.loop.intake import CommandIntake
+from engine.loop.keyframes import KeyframeRatePolicy
+from engine.loop.pacing import Pacer, Presented
+from engine.loop.runahead import RunAhead
+from engine.loop.show_state import PlannedFrame, ShowState
+from engine.loop.stats import FrameStats
+from engine.outputs.base import Outputs, ShownFrame
+from engine.outputs.display import Display
+from engine.outputs.recorder import RecorderOutput
+from engine.show import Timeline
+from engine.status import Status
+
+log = logging.getLogger(__name__)
+LOG_EVERY = 60.0
+START_TIMEOUT = 120.0
+
+
+class GenerationError(RuntimeError):
+    """An exact render could not get a keyframe (the generator failed); one line."""
+
+
+@dataclass
+class LoopParts:
+    """Everything a loop is made of, built by engine.loop.run for play, render or replay."""
+
+    display: Display
+    pacer: Pacer
+    state: ShowState
+    runahead: RunAhead
+    compositor: Compositor
+    outputs: Outputs
+    intake: CommandIntake
+    stats: FrameStats
+    housekeeping: Housekeeping | None = None
+    rate_policy: KeyframeRatePolicy | None = None  # live only: the keyframe rate follows the generator
+    recorder: RecorderOutput | None = None
+
+
+class FrameLoop:
+    """Runs until quit, the last tick, or a signal (see :meth:`quit`)."""
+
+    def __init__(self, parts: LoopParts, last_tick: int | None, exact: bool) -> None:
+        self.parts = parts
+        self.last_tick = last_tick
+        self.exact = exact
+        self.ticks = 0
+        self._quit = False
+        self._next_second = 0.0
+        self._next_log = 0.0
+        self._stand_ins_before = 0
+        parts.intake.add_routes({**parts.outputs.routes(), Quit: lambda command: self.quit(),
+                                 ToggleFullscreen: lambda command: self._toggle_fullscreen()})
+
+    def quit(self) -> None:
+        """Stop after the frame being drawn (safe from any thread: signals, tests)."""
+        self._quit = True
+
+    def run(self) -> None:
+        p = self.parts
+        self._start()
+        try:
+            while not self._finished():
+                tick = p.pacer.wait_to_draw()
+                p.intake.take(tick, p.pacer.deadline(tick))
+                frame = p.state.frame_at(tick)
+                p.runahead.advance(tick, () if self.exact else p.state.speculative_keys(tick))
+                stand_in = p.compositor.draw(frame, self._fetch, p.display.target, p.display.flipped)
+                p.outputs.capture(p.display.target, tick)
+                p.outputs.overlay(p.compositor, tick)
+                p.display.present()
+                self._shown(frame, p.pacer.presented(), stand_in)
+        finally:
+            self._close()
+
+    # --- around the frame --------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Warm up before the clock starts, so the first frames meet their deadlines."""
+        p = self.parts
+        p.compositor.warm_up()
+        p.runahead.start()
+        if p.housekeeping is not None:
+            p.housekeeping.start()
+        if not self.exact and not p.runahead.wait_ready(0, timeout=START_TIMEOUT):
+            log.warning("the generator is slow to start; playing with stand-in frames")
+        # The first real frame pays one-time costs (texture storage, driver paths) that took
+        # 63 ms here: draw it once before the clock starts so tick 0 meets its deadline.
+        p.compositor.draw(p.state.frame_at(0), self._fetch, p.display.target, p.display.flipped)
+        p.display.ctx.finish()
+        p.pacer.start()
+        self._next_second = self._next_log = time.perf_counter()
+
+    def _fetch(self, key: Key) -> np.ndarray | None:
+        runahead = self.parts.runahead
+        if not self.exact:
+            return runahead.get(key)
+        image = runahead.wait_for(key)
+        if image is None:
+            raise GenerationError(f"generation failed: {runahead.error or 'timed out waiting for a frame'}")
+        return image
+
+    def _finished(self) -> bool:
+        return self._quit or (self.last_tick is not None and self.parts.pacer.tick >= self.last_tick)
+
+    def _shown(self, frame: PlannedFrame, presented: Presented, stand_in: bool) -> None:
+        p = self.parts
+        self.ticks = p.pacer.tick
+        p.stats.add(presented.interval, presented.skipped, stand_in)
+        p.intake.frame_shown(frame.tick, presented.at, presented.skipped, stand_in)
+        shown = ShownFrame(frame.tick, frame.time, presented.interval, presented.skipped, stand_in, presented.at)
+        p.outputs.shown(shown, lambda: self.status(frame.tick))
+        if presented.at >= self._next_second:
+            self._next_second = presented.at + 1.0
+            self._every_second(frame)
+
+    def _every_second(self, frame: PlannedFrame) -> None:
+        p = self.parts
+        if p.housekeeping is not None and p.housekeeping.registry is not None:
+            base = p.state.latest.base
+            shown = base.portrait_at(frame.time) if isinstance(base, Timeline) else None
+            p.housekeeping.registry.mark(shown.number if shown else -1, frame.time)
+        if p.rate_policy is not None:
+            stand_ins = p.stats.substituted - self._stand_ins_before
+            self._stand_ins_before = p.stats.substituted
+            speed = p.state.segment_at(frame.tick).speed
+            rate = p.rate_policy.update(p.runahead.capacity(), speed, stand_ins)
+            if rate is not None:
+                log.info("keyframes at %g/s of show time from now (the generator makes %.0f/s)", float(rate),
+                         p.runahead.capacity())
+                p.intake.post(SetKeyframeRate(rate))
+        if frame.tick and time.perf_counter() >= self._next_log + LOG_EVERY:
+            self._next_log = time.perf_counter()
+            self._log_stats()
+
+    def _log_stats(self) -> None:
+        p50, p99 = self.parts.stats.take_window()
+        s = self.parts.stats.summary()
+        log.info("live: %.1f fps, frame p50 %.1f ms, p99 %.1f ms over the last minute; missed %d in all "
+                 "(%d late, %d stand-in)", s["fps"], p50, p99, s["missed"], s["missed_late"], s["missed_substituted"])
+
+    def status(self, tick: int) -> Status:
+        """/vernissage/status: the show's state, frame rate, misses, recording, control errors."""
+        p = self.parts
+        cue, t, paused, speed, bpm, locked = p.state.status(tick)
+        recording = p.recorder.recording if p.recorder is not None else ""
+        return Status(cue, t, paused, speed, bpm, locked, round(p.stats.recent_fps(), 2), p.stats.missed,
+                      recording, p.intake.errors)
+
+    def _toggle_fullscreen(self) -> None:
+        p = self.parts
+        if p.display.toggle_fullscreen():
+            p.compositor.resize(p.display.size)
+            p.outputs.resized(p.display.size)
+
+    def _close(self) -> None:
+        """Flush and close everything; the performance log ends at the ticks played."""
+        p = self.parts
+        try:
+            p.outputs.close()
+        finally:
+            p.intake.close(self.ticks)
+            p.runahead.close()
+            if p.housekeeping is not None:
+                p.housekeeping.close()
+            p.compositor.close()

@@ -1,0 +1,132 @@
+"""What to play, as typed values: the options as given (ProgramSpec) and what they resolve to.
+
+A :class:`ProgramSpec` holds only plain values, so the performance log's header keeps it and
+``render --replay`` rebuilds the same program from the log alone, without the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from engine.frames import WALKS, FrameSource, Look, WalkSource, make_walk
+from engine.generators.base import Generator
+from engine.generators.catalog import DEFAULT_MODEL, latent_dim_of
+from engine.generators.loading import load_generator
+from engine.loop.compositor import TextStyle
+from engine.render.settings import RenderSettings
+from engine.show import Show, ShowError, Timeline, load_show
+
+log = logging.getLogger(__name__)
+DEFAULT_SHOW = Path(__file__).resolve().parents[2] / "shows" / "never_existed.toml"
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    """The options that say what plays (flags override the show's own settings)."""
+
+    show: str | None = None  # a show script; None with ``walk`` set, else the default show
+    walk: str | None = None  # loop | noise | wander
+    model: str | None = None
+    seed: int | None = None
+    period: float = 12.0
+    speed: float = 0.25
+    size: tuple[int, int] | None = None
+    fps: str | None = None  # exact, as text: "30", "30000/1001"
+    fit: str | None = None
+    filter: str = "lanczos"
+    detail: int | None = None
+    grain: float | None = None
+    vignette: float | None = None
+    truncation: float | None = None
+    device: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["size"] = list(self.size) if self.size else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProgramSpec:
+        """From a log's header; ValueError names what is wrong."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown program option {sorted(unknown)[0]!r}")
+        values = dict(data)
+        if values.get("size") is not None:
+            size = values["size"]
+            if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)):
+                raise ValueError(f"program size must be [width, height], got {size!r}")
+            values["size"] = (size[0], size[1])
+        if values.get("walk") is not None and values["walk"] not in WALKS:
+            raise ValueError(f"program walk must be one of {', '.join(WALKS)}, got {values['walk']!r}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Program:
+    """What plays, resolved: the source, the generator and how frames are made."""
+
+    spec: ProgramSpec
+    source: FrameSource
+    generator: Generator
+    fps: Fraction
+    settings: RenderSettings
+    style: TextStyle
+    length: float | None  # natural length in seconds: one period, one pass of the show, or None
+    show: Show | None = None
+    adjust: Callable[[Show], Show] | None = None  # the command line's overrides, for reloaded shows
+
+    @property
+    def dim(self) -> int:
+        return self.generator.z_dim
+
+
+def load_checked_show(path: str | Path) -> Show:
+    """A show, checked against the models that exist (their latent sizes included)."""
+    return load_show(path, latent_dim=latent_dim_of)
+
+
+def resolve(spec: ProgramSpec) -> Program:
+    """The source, generator and output settings that ``spec`` asks for."""
+    if spec.walk and spec.show:
+        raise ShowError(spec.show, 1, "give a show or --walk, not both")
+    show = None if spec.walk else load_checked_show(spec.show or DEFAULT_SHOW)
+    base = show.settings if show else None
+    model = spec.model or (str(_model_path(show)) if show else DEFAULT_MODEL)
+    generator = load_generator(model, device=spec.device)
+    log.info("model %s on %s", generator.card.name, generator.placement.describe())
+    fps = Fraction(spec.fps) if spec.fps else Fraction(base.fps if base else 30).limit_denominator(1001)
+    width, height = spec.size or (base.size if base else (1920, 1080))
+    fit = spec.fit or (base.fit if base else "contain")
+    settings = RenderSettings(width, height, fit=fit, filter=spec.filter, detail=spec.detail)  # type: ignore[arg-type]
+    look_flags = {k: v for k, v in (("grain", spec.grain), ("vignette", spec.vignette)) if v is not None}
+    if show is None:
+        seed = 0 if spec.seed is None else spec.seed
+        path = make_walk(spec.walk or "wander", seed, generator.z_dim, spec.period, spec.speed)
+        psi = 1.0 if spec.truncation is None else spec.truncation
+        return Program(spec, WalkSource(path, Look(**look_flags), psi), generator, fps, settings, TextStyle(),
+                       path.period)
+    overrides = {k: v for k, v in (("seed", spec.seed), ("truncation", spec.truncation)) if v is not None}
+
+    def adjust(loaded: Show) -> Show:
+        return replace(loaded, settings=replace(loaded.settings, **overrides), look=replace(loaded.look, **look_flags))
+
+    show = adjust(show)
+    try:
+        timeline = Timeline(show, generator.z_dim)
+    except ValueError as exc:
+        raise ShowError(show.path, 1, str(exc)) from None
+    length = timeline.period or (timeline.duration if math.isfinite(timeline.duration) else None)
+    return Program(spec, timeline, generator, fps, settings, TextStyle(show.caption), length, show, adjust)
+
+
+def _model_path(show: Show) -> str | Path:
+    local = show.path.parent / show.settings.model
+    return local if local.exists() else show.settings.model

@@ -1,0 +1,321 @@
+"""The three runs of the one frame loop: ``play`` (live), ``render`` (offline) and ``render --replay``.
+
+Each builds the same :class:`~engine.loop.frame_loop.FrameLoop` from the same parts; they
+differ only in the pacer (display or exact), where commands come from (OSC and keys, none,
+or a performance log) and where frames go (a window or an offscreen surface; a recording).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from engine.commands import ShowLoaded
+from engine.frames import FrameSource
+from engine.inputs.bindings import Binding, load_bindings
+from engine.inputs.osc_server import OscServer
+from engine.inputs.performance_log import PerformanceLog, RecordedPerformance, rate_text, read_performance
+from engine.loop import process
+from engine.loop.clock import ShowClock
+from engine.loop.compositor import Compositor
+from engine.loop.frame_loop import FrameLoop, LoopParts
+from engine.loop.housekeeping import Housekeeping
+from engine.loop.intake import CommandIntake
+from engine.loop.keyframes import KeyframeRatePolicy, starting_rate
+from engine.loop.pacing import DisplayPacer, ExactPacer, Pacer
+from engine.loop.program import Program, ProgramSpec, load_checked_show, resolve
+from engine.loop.runahead import RunAhead
+from engine.loop.show_loader import ShowLoader
+from engine.loop.show_state import ShowState
+from engine.loop.stats import FrameStats
+from engine.outputs.base import Output, Outputs
+from engine.outputs.display import Display, HeadlessDisplay
+from engine.outputs.feedback import FeedbackOutput
+from engine.outputs.progress import ProgressOutput
+from engine.outputs.recorder import RecorderOutput
+from engine.outputs.snapshots import SnapshotOutput
+from engine.outputs.stats_panel import StatsPanelOutput, stats_lines
+from engine.record.sinks import RecordError
+from engine.render.context import is_software
+from engine.show import Show, ShowError, Timeline
+from engine.show.anchor import show_time_at
+from engine.show.registry import Registry
+from engine.show.reload import ShowWatcher
+
+log = logging.getLogger(__name__)
+LOOKAHEAD_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class PlayOptions:
+    """How ``vernissage play`` runs."""
+
+    fps: Fraction | None = None  # None: the display's refresh rate, else 60
+    start: float | None = None  # None: the anchor's wall-clock time, else the registry's, else 0
+    duration: float | None = None
+    record: Path | None = None
+    stats: bool = False
+    stats_json: Path | None = None
+    keyframes: Fraction | None = None  # None: chosen by the generator's measured speed, then adapted
+    snapshots: Path = Path("snapshots")
+    recordings: Path = Path("recordings")
+
+
+@dataclass(frozen=True)
+class ControlOptions:
+    """Live control: OSC, bindings, the shows folder, the performance log."""
+
+    osc: int | None = None
+    host: str = "127.0.0.1"
+    allow: tuple[str, ...] = ()
+    feedback: tuple[tuple[str, int], ...] = ()
+    learn: bool = False
+    bindings: Path | None = None
+    shows: Path | None = None
+    performance_log: Path | None = None
+
+
+@dataclass(frozen=True)
+class RenderReport:
+    """What an offline render produced, for the CLI and the benchmarks."""
+
+    output: Path
+    frames: int
+    seconds: float
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else float("inf")
+
+
+@dataclass
+class _Build:
+    """The parts every run shares, before its own outputs and inputs are added."""
+
+    program: Program
+    display: Display
+    fps: Fraction
+    exact: bool
+    state: ShowState = field(init=False)
+    runahead: RunAhead = field(init=False)
+    compositor: Compositor = field(init=False)
+
+    def make(self, source: FrameSource, start: float, rate: Fraction | None) -> Fraction:
+        """Build state, worker and compositor; ``rate`` None measures the generator to pick one."""
+        lookahead = max(2, round(LOOKAHEAD_SECONDS * self.fps))
+        self.runahead = RunAhead(self.program.generator, lambda: self.state.plan, lookahead, self.exact)
+        if rate is None:
+            rate = starting_rate(self.fps, 1.0 / self.runahead.calibrate())
+        self.state = ShowState(source, self.program.dim, ShowClock(self.fps, start, rate), self.runahead)
+        w, h = self.display.size
+        settings = replace(self.program.settings, width=w, height=h)
+        self.compositor = Compositor(self.display.ctx, settings, (self.program.generator.resolution,) * 2,
+                                     self.program.style, self.fps)
+        return rate
+
+
+def _show_loader(program: Program, folder: Path | None, intake: CommandIntake,
+                 registry: Registry | None) -> ShowLoader:
+    """/vernissage/show/load: shows from ``folder``, else the show's own folder, else shows/."""
+    root = folder or (program.show.path.parent if program.show else Path("shows"))
+
+    def build(path: Path, name: str) -> ShowLoaded:
+        show = load_checked_show(path)
+        if program.show is not None and show.settings.model != program.show.settings.model:
+            log.warning("%s asks for model %s; it plays on %s (models do not change live)", path.name,
+                        show.settings.model, program.generator.card.name)
+        portraits = registry.sequence if registry is not None and program.show and path == program.show.path.resolve() \
+            else None
+        try:
+            return ShowLoaded(name, Timeline(show, program.dim, portraits))
+        except ValueError as exc:
+            raise ShowError(path, 1, str(exc)) from None
+
+    return ShowLoader(root, build, intake.post)
+
+
+def _bindings(program: Program, control: ControlOptions) -> list[Binding]:
+    bindings: list[Binding] = []
+    if program.show is not None:
+        bindings += load_bindings(program.show.path)
+    if control.bindings is not None:
+        bindings += load_bindings(control.bindings)
+    return bindings
+
+
+def _quit_on_signals(loop: FrameLoop) -> None:
+    """SIGTERM (systemd stop, kill) and Ctrl-C end the show cleanly: recordings and logs closed."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda signum, frame: loop.quit())
+
+
+def _summary(loop: FrameLoop, build: _Build, recorder: RecorderOutput, intake: CommandIntake) -> dict[str, Any]:
+    stats = loop.parts.stats
+    return {**stats.summary(), "generator_fps": round(build.runahead.capacity(), 1),
+            "keyframe_rate": float(build.state.clock.latest.grid.rate), "size": list(build.display.size),
+            "renderer": build.display.ctx.info["GL_RENDERER"], "recordings": recorder.recordings,
+            "control": intake.counters(), **intake.latency_summary(float(build.fps))}
+
+
+class LiveRun:
+    """``vernissage play``, built and ready to run: its loop, state, server and outputs are here
+    for the tests and benchmarks that drive a live show."""
+
+    def __init__(self, program: Program, options: PlayOptions, control: ControlOptions, display: Display) -> None:
+        refresh = getattr(display, "refresh_rate", None)
+        fps = options.fps or Fraction(refresh or 60).limit_denominator(1001)
+        process.configure(program.generator.placement, live=True, software_gl=is_software(display.ctx))
+        self.options = options
+        source, registry, start = program.source, None, options.start
+        if program.show is not None and isinstance(source, Timeline):
+            show = program.show
+            registry = Registry.for_show(show.path, show.settings.seed, program.dim, source.portraits.min_distance)
+            source = Timeline(show, program.dim, registry.sequence)
+            if start is None:
+                anchored = show_time_at(show, dt.datetime.now().astimezone())
+                start = anchored if anchored is not None else registry.show_time
+        start = start or 0.0
+        self.build = build = _Build(program, display, fps, exact=False)
+        rate = build.make(source, start, options.keyframes)
+        log.info("generator makes %.0f frames/s; keyframes at %g/s of show time%s", build.runahead.capacity(),
+                 float(rate), "" if rate >= fps else " (blended in between)")
+        self.server = None
+        if control.osc is not None:
+            self.server = OscServer(control.host, control.osc, control.allow, _bindings(program, control),
+                                    control.feedback, control.learn)
+        record = _performance_log(control, {"program": program.spec.to_json(), "fps": rate_text(fps),
+                                            "keyframe_rate": rate_text(rate), "start": start,
+                                            "size": list(display.size),
+                                            "shows": str(control.shows) if control.shows else None})
+        self.recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, options.recordings,
+                                       options.record)
+        outputs: list[Output] = [self.recorder, SnapshotOutput(options.snapshots, display.size, display.flipped)]
+        self.intake = intake = CommandIntake(build.state, server=self.server, keys=display.keys, record=record)
+        intake.loader = _show_loader(program, control.shows, intake, registry)
+        housekeeping = None
+        if program.show is not None:
+            adjust = program.adjust or (lambda s: s)
+            portraits = registry.sequence if registry is not None else None
+
+            def rebuild(show: Show) -> FrameSource:
+                return Timeline(adjust(show), program.dim, portraits)
+
+            housekeeping = Housekeeping(ShowWatcher(program.show.path, load_checked_show), rebuild, intake.post,
+                                        registry)
+        policy = None if options.keyframes else KeyframeRatePolicy(fps, rate)
+        parts = LoopParts(display, DisplayPacer(float(fps), display.vsync), build.state, build.runahead,
+                          build.compositor, Outputs(outputs), intake, FrameStats(float(fps)), housekeeping, policy,
+                          self.recorder)
+        self.loop = FrameLoop(parts, None if options.duration is None else round(options.duration * fps), exact=False)
+        if options.stats:
+            outputs.append(StatsPanelOutput(lambda tick: _panel_lines(self.loop, tick), display.size[1],
+                                            display.flipped))
+        if self.server is not None:
+            outputs.append(FeedbackOutput(self.server))
+
+    @property
+    def state(self) -> ShowState:
+        return self.build.state
+
+    def run(self) -> dict[str, Any]:
+        """Play until quit, --duration or a signal; returns the stats summary."""
+        if self.server is not None:
+            self.server.start()
+        if self.options.record:
+            self.recorder.start(self.options.record)
+        _quit_on_signals(self.loop)
+        self.loop.run()
+        summary = _summary(self.loop, self.build, self.recorder, self.intake)
+        if self.options.stats_json:
+            self.options.stats_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        return summary
+
+
+def play(program: Program, options: PlayOptions, control: ControlOptions, display: Display) -> dict[str, Any]:
+    """Play live on ``display`` until quit, --duration or a signal; returns the stats summary."""
+    return LiveRun(program, options, control, display).run()
+
+
+def _panel_lines(loop: FrameLoop, tick: int) -> list[str]:
+    p = loop.parts
+    segment = p.state.segment_at(tick)
+    recording = p.recorder.recording if p.recorder is not None else ""
+    return stats_lines(p.stats.summary(), p.state.clock.time_at(tick), segment.resume_speed, segment.speed == 0.0,
+                       float(segment.grid.rate), recording)
+
+
+def _performance_log(control: ControlOptions, header: dict[str, Any]) -> PerformanceLog | None:
+    path = control.performance_log
+    if path is None and control.osc is not None:
+        path = Path("performances") / f"{dt.datetime.now():%Y%m%d-%H%M%S}.jsonl"
+    return PerformanceLog(path, header) if path is not None else None
+
+
+def _exact(program: Program, display: Display, fps: Fraction, start: float, rate: Fraction, output: Path,
+           frames: int, progress: bool, replay: RecordedPerformance | None = None,
+           shows: Path | None = None) -> tuple[FrameLoop, _Build, RecorderOutput, CommandIntake]:
+    """An exact loop (offline render, replay) that records every frame to ``output``."""
+    process.configure(program.generator.placement, live=False, software_gl=is_software(display.ctx))
+    build = _Build(program, display, fps, exact=True)
+    build.make(program.source, start, rate)
+    recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, exact=True)
+    recorder.start(output)
+    if recorder.recorder is None:
+        raise RecordError(f"{output}: cannot write there")
+    intake = CommandIntake(build.state, replay=replay)
+    if replay is not None:
+        intake.loader = _show_loader(program, shows, intake, None)
+    parts = LoopParts(display, ExactPacer(float(fps)), build.state, build.runahead, build.compositor,
+                      Outputs([recorder, ProgressOutput(frames, output.name, progress)]), intake, FrameStats(float(fps)),
+                      recorder=recorder)
+    return FrameLoop(parts, frames, exact=True), build, recorder, intake
+
+
+def render(program: Program, output: Path, frames: int, start: float = 0.0, progress: bool = True) -> RenderReport:
+    """Render ``frames`` frames from show time ``start``: frame i is the show at start + i / fps,
+    however long it takes. Raises RecordError (one line, naming the partial file) when writing fails."""
+    began = time.perf_counter()
+    display = HeadlessDisplay((program.settings.width, program.settings.height))
+    try:
+        loop, _, recorder, _ = _exact(program, display, program.fps, start, program.fps, output, frames, progress)
+        _quit_on_signals(loop)
+        loop.run()
+    finally:
+        display.close()
+    made = recorder.recordings[-1] if recorder.recordings else {"frames": 0, "stopped_because": "nothing written"}
+    if made["stopped_because"] or made["frames"] != frames:
+        raise RecordError(f"{output}: incomplete, {made['frames']} of {frames} frames written "
+                          f"({made['stopped_because'] or 'interrupted'})")
+    return RenderReport(output, made["frames"], time.perf_counter() - began)
+
+
+def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, progress: bool = True) -> dict[str, Any]:
+    """Render the performance in ``log_path`` to ``output``: every tick, as planned."""
+    performance = read_performance(log_path)
+    header = performance.header
+    try:
+        spec = ProgramSpec.from_json(header["program"])
+    except (TypeError, ValueError) as exc:
+        raise ShowError(log_path, 1, f"the header's program cannot be played ({exc})") from None
+    program = resolve(spec)
+    display = HeadlessDisplay(tuple(size or header["size"]))  # type: ignore[arg-type]
+    shows = Path(header["shows"]) if header.get("shows") else None
+    try:
+        loop, build, recorder, intake = _exact(program, display, performance.fps, float(header["start"]),
+                                               performance.keyframe_rate, output, performance.end, progress,
+                                               replay=performance, shows=shows)
+        _quit_on_signals(loop)
+        loop.run()
+        return _summary(loop, build, recorder, intake)
+    finally:
+        display.close()

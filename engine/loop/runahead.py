@@ -1,0 +1,279 @@
+"""Generation ahead of display: the keyframes the next frames need, made on a worker thread.
+
+Keyframe (epoch, grid, j) is that epoch's source at the grid's ``origin + j / rate`` (see
+engine.loop.clock). The frame thread says which tick it is drawing (and which keyframes are
+worth making before anyone asks: the next face, the next cue); the worker reads the show's
+published :class:`~engine.loop.show_state.Plan`, works out what the next frames need, makes
+what is missing in batches and caches it. Live, the frame thread never waits: a keyframe
+that is not ready is stood in for. Offline and in replays (``exact``) it waits for each.
+
+The cache is the only structure both threads touch, always under one condition variable;
+the worker is told about new work through the same condition, never by polling.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from fractions import Fraction
+
+import numpy as np
+
+from engine.generators.base import Generator
+from engine.generators.speed import seconds_per_frame
+from engine.loop.clock import Key, keys_for
+from engine.loop.generation import generate_images
+from engine.loop.show_state import Plan
+
+log = logging.getLogger(__name__)
+URGENT_KEYFRAMES = 4  # the first keyframes after a change: made in a small batch of their own
+SMALL_BATCH = URGENT_KEYFRAMES // 2
+BATCH_LIMIT = 32
+SAMPLES = 5  # timings kept per batch size
+
+
+class BatchSizer:
+    """The bulk batch size, chosen by measurement rather than fixed.
+
+    It starts small and doubles while a frame gets at least 10 % cheaper per frame, then
+    settles on the cheapest size seen: large for a small model (a batch of 8 makes a 64-px
+    DCGAN frame 2.5 times cheaper on a CPU), 1 for a heavy one, where a batch only adds
+    latency and memory.
+    """
+
+    def __init__(self, limit: int = BATCH_LIMIT, size: int | None = None) -> None:
+        """``size`` fixes the batch size instead of measuring for one."""
+        self.size = size or 1
+        self.limit = limit
+        self.settled = size is not None
+        self._cost: dict[int, deque[float]] = {}
+
+    def cost(self, size: int | None = None) -> float | None:
+        """Median seconds per frame at ``size`` (the current size by default)."""
+        samples = self._cost.get(self.size if size is None else size)
+        return statistics.median(samples) if samples else None
+
+    def record(self, size: int, seconds: float) -> None:
+        self._cost.setdefault(size, deque(maxlen=SAMPLES)).append(seconds / size)
+        if self.settled or size != self.size or len(self._cost[size]) < 2:
+            return
+        smaller = self.cost(size // 2) if size > 1 else None
+        here = self.cost(size)
+        if (smaller is not None and here is not None and here > 0.9 * smaller) or size * 2 > self.limit:
+            self.size = min(self._cost, key=lambda s: self.cost(s) or math.inf)
+            self.settled = True
+            log.debug("generation batch size %d (%.1f ms a frame)", self.size, 1000 * (self.cost() or 0.0))
+        else:
+            self.size *= 2
+
+
+class RunAhead:
+    """Keeps the keyframes of the next ``lookahead`` frames made and cached.
+
+    Args:
+        plan: the show's latest published plan (read by the worker, never changed by it).
+        exact: offline and replays: work ahead whenever anything is missing, never stand in.
+    """
+
+    def __init__(self, generator: Generator, plan: Callable[[], Plan], lookahead: int, exact: bool,
+                 sizer: BatchSizer | None = None) -> None:
+        self.generator = generator
+        self.exact = exact
+        self.sizer = sizer or BatchSizer()
+        self.error: str | None = None
+        self._plan = plan
+        self._lookahead = lookahead
+        self._wanted: tuple[int, tuple[Key, ...]] = (0, ())  # (tick drawn, speculative keys): replaced whole
+        self._cache: dict[Key, np.ndarray] = {}
+        self._condition = threading.Condition()
+        self._small_last = False
+        self._stop = False
+        self._batch_seconds: deque[float] = deque(maxlen=SAMPLES)  # bulk batches
+        self._small_seconds: deque[float] = deque(maxlen=SAMPLES)
+        self._busy = 0.0
+        self._made = 0
+        self._thread = threading.Thread(target=self._run, name="generate-ahead", daemon=True)
+
+    # --- the frame thread's side ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def calibrate(self) -> float:
+        """Seconds per frame of a small batch, measured before the show starts (warm-up included)."""
+        spf = seconds_per_frame(self.generator, SMALL_BATCH, SMALL_BATCH)
+        self._small_seconds.append(spf * SMALL_BATCH)
+        return spf
+
+    def advance(self, tick: int, speculative: list[Key] | tuple[Key, ...] = ()) -> None:
+        """The frame thread is drawing ``tick``; ``speculative`` keyframes are worth making when idle."""
+        with self._condition:
+            self._wanted = (tick, tuple(speculative))
+            self._condition.notify_all()
+
+    def get(self, key: Key) -> np.ndarray | None:
+        with self._condition:
+            return self._cache.get(key)
+
+    def wait_for(self, key: Key, timeout: float = 600.0) -> np.ndarray | None:
+        """Block until ``key`` is made (exact renders: every frame as planned, however slow)."""
+        with self._condition:
+            self._condition.wait_for(lambda: key in self._cache or self.error is not None or self._stop, timeout)
+            return self._cache.get(key)
+
+    def for_keys(self, keys: list[Key]) -> int:
+        """Lead for a change that needs ``keys`` at once: 0 when they are all made."""
+        with self._condition:
+            ready = all(key in self._cache for key in keys)
+        return 0 if ready else self.measured()
+
+    def measured(self) -> int:
+        """Frames from asking for a new keyframe to having it: a bulk batch that may be running,
+        then a small batch, with a fifth more for the unexpected."""
+        plan = self._plan()
+        bulk = statistics.median(self._batch_seconds) if self._batch_seconds else 0.0
+        small = statistics.median(self._small_seconds) if self._small_seconds else 0.05
+        return max(1, math.ceil(1.2 * (bulk + small) * float(plan.fps)))
+
+    def capacity(self) -> float:
+        """Keyframes a second the generator makes while it works (at the current batch size)."""
+        cost = self.sizer.cost()
+        if cost is None:
+            cost = statistics.median(self._small_seconds) / SMALL_BATCH if self._small_seconds else None
+        return 1.0 / cost if cost else math.inf
+
+    def wait_ready(self, tick: int, timeout: float) -> bool:
+        """Block until the look-ahead from ``tick`` is as full as the worker keeps it (start-up).
+
+        Starting the display with only the first few keyframes made the worker's catch-up burst
+        compete with the first second of display: every missed frame of a 30 s run fell there.
+        """
+        deadline = time.perf_counter() + timeout
+        self.advance(tick)
+        with self._condition:
+            while self.error is None:
+                needed = self._needed(tick)
+                missing = [k for k in needed if k not in self._cache]
+                if not missing or (not self._next_batch(needed, missing) and needed[0] in self._cache):
+                    return True
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return False
+                self._condition.wait(min(left, 0.1))
+        return False
+
+    def close(self) -> None:
+        with self._condition:
+            self._stop = True
+            self._condition.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10.0)
+
+    # --- the worker ----------------------------------------------------------------------------------
+
+    @property
+    def lookahead(self) -> int:
+        """Frames ahead kept made: live, what was asked; exact, two batches to overlap with drawing."""
+        return max(8, 2 * self.sizer.size) if self.exact else self._lookahead
+
+    def _needed(self, tick: int) -> list[Key]:
+        plan = self._plan()
+        return keys_for(plan.segments, plan.fps, tick, self.lookahead)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                if self._stop:
+                    return
+                self._condition.wait(0.05)
+                if self._stop:
+                    return
+            try:
+                while self._fill_once():
+                    pass
+            except Exception as exc:  # noqa: BLE001 - a failing generator must not take the show down
+                if self.error is None:
+                    log.error("generation failed: %s (showing the last good frames)", exc)
+                with self._condition:
+                    self.error = str(exc) or type(exc).__name__
+                    self._condition.notify_all()
+                time.sleep(1.0)
+
+    def _next_batch(self, needed: list[Key], missing: list[Key]) -> list[Key]:
+        """The keyframes to make next; none while the look-ahead is full enough.
+
+        A seek or a new latent needs its first keyframes within a few frames: a small batch
+        makes those first. Never two small batches running: a generator that is behind would
+        chase the display two keyframes at a time, at a rate below the display's, forever.
+        """
+        if not missing:
+            return []
+        size = self.sizer.size
+        if self.exact:
+            return missing[:size]
+        urgent = needed.index(missing[0]) < URGENT_KEYFRAMES
+        if urgent and not self._small_last and size > SMALL_BATCH:
+            return missing[:SMALL_BATCH]
+        if not urgent and len(missing) < min(size, len(needed) // 2):
+            # Topping up one keyframe per displayed frame costs 2.5x the CPU per keyframe of a
+            # whole batch and keeps the generator running beside every frame; wait for a batch.
+            return []
+        return missing[:size]
+
+    def _fill_once(self) -> bool:
+        """Make one batch of missing (else speculative) keyframes; False when there is nothing to do."""
+        with self._condition:
+            if self._stop:
+                return False
+            tick, speculative = self._wanted
+            needed = self._needed(tick)
+            missing = [k for k in needed if k not in self._cache]
+            batch = self._next_batch(needed, missing)
+            if not batch:
+                batch = [k for k in speculative if k not in self._cache][:URGENT_KEYFRAMES]
+            keep = set(needed) | set(speculative)
+            for key in [key for key in self._cache if key not in keep]:  # shown already, or moot
+                del self._cache[key]
+        plan = self._plan()
+        made = [(key, spec) for key in batch if (spec := plan.spec(key)) is not None]
+        if not made:
+            return False
+        began = time.perf_counter()
+        images = generate_images(self.generator, [spec for _, spec in made])
+        seconds = time.perf_counter() - began
+        self._account(len(made), seconds)
+        with self._condition:
+            self._cache.update(zip((key for key, _ in made), images))
+            self._condition.notify_all()
+        return True
+
+    def _account(self, count: int, seconds: float) -> None:
+        self._busy += seconds
+        self._made += count
+        self._small_last = 0 < count <= SMALL_BATCH < self.sizer.size
+        if count <= SMALL_BATCH and count < self.sizer.size:
+            self._small_seconds.append(seconds)
+        else:
+            self._batch_seconds.append(seconds)
+        if count == self.sizer.size:
+            self.sizer.record(count, seconds)
+
+    def rate_for(self, fps: Fraction, speed: float, headroom: float) -> Fraction:
+        """The highest rate fps / k the generator makes ``headroom`` times over at ``speed``."""
+        return keyframe_rate(self.capacity(), fps, speed, headroom)
+
+
+def keyframe_rate(capacity: float, fps: Fraction, speed: float = 1.0, headroom: float = 2.5) -> Fraction:
+    """The highest rate fps / k (k = 1, 2, ...) a generator making ``capacity`` keyframes a
+    second makes ``headroom`` times over when the show runs at ``speed``.
+
+    The headroom leaves the CPU (or GPU) to rendering, encoding and the unexpected.
+    """
+    demand = float(fps) * max(speed, 1e-3)
+    k = max(1, math.ceil(headroom * demand / max(capacity, 1e-6)))
+    return Fraction(fps) / k

@@ -1,0 +1,420 @@
+"""The show as performed: commands applied at ticks become segments of the show clock and epochs.
+
+Every command lands at the start of a frame (its tick). A change of show time or of latents
+needs keyframes that may not exist yet, so it shows from ``tick + lead``: lead 0 when those
+keyframes are already made (the next portrait, cue and morph key are made before they are
+asked for), else the generator's measured latency. Look changes apply to the frame itself.
+Everything here is a function of the commands, their ticks and leads, never of wall time: a
+performance log replays to the same frames.
+
+This object belongs to the frame thread. What the run-ahead worker needs (segments and each
+epoch's source) it publishes as one immutable :class:`Plan`, replaced whole on every change.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Protocol
+
+from engine.commands import (
+    BeatsPerFace,
+    Command,
+    GoToCue,
+    LockTempo,
+    MorphTo,
+    NextCue,
+    NextFace,
+    Pause,
+    ReloadShow,
+    ScaleSpeed,
+    Seek,
+    SetFader,
+    SetKeyframeRate,
+    SetTempo,
+    ShowLoaded,
+    TapTempo,
+    WalkSeed,
+)
+from engine.frames import FrameSource, FrameSpec, WalkSource
+from engine.loop.clock import MAX_SPEED, MIN_SPEED, Key, Segment, ShowClock, keys_for, segment_at
+from engine.loop.live_source import LiveSource
+from engine.loop.tempo import Tempo
+from engine.show import Timeline
+
+log = logging.getLogger(__name__)
+GRAIN_FULL = 0.15  # grain standard deviation at /render/grain 1
+LOOK_FADERS = ("/vernissage/render/grain", "/vernissage/render/brightness", "/vernissage/render/vignette",
+               "/vernissage/render/fade")
+ON_BEAT = (GoToCue, NextCue, NextFace, WalkSeed, MorphTo)  # land on a beat when the tempo is locked
+URGENT_TICKS = 4  # frames of a change that must be ready for it to show at once
+
+
+class CommandRefused(ValueError):
+    """A command that does not fit the show now (no such cue...); ``str()`` is one line."""
+
+
+def fader_speed(value: float) -> float:
+    """/walk/speed's fader: 0 -> 1/4x, 0.5 -> 1x, 1 -> 4x (even steps in octaves)."""
+    return 4.0 ** (2.0 * value - 1.0)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the run-ahead worker reads: the clock's segments and each epoch's source."""
+
+    segments: tuple[Segment, ...]
+    sources: Mapping[int, LiveSource]
+    fps: Fraction
+
+    def spec(self, key: Key) -> FrameSpec | None:
+        """The frame keyframe ``key`` shows (None once its epoch is gone)."""
+        epoch, grid, j = key
+        source = self.sources.get(epoch)
+        return None if source is None else source(grid.time_of(j))
+
+
+@dataclass(frozen=True)
+class PlannedFrame:
+    """Everything the loop draws for one tick."""
+
+    tick: int
+    time: float
+    key: Key  # the keyframe at or before ``time``
+    mix: float  # 0..1 toward the next keyframe
+    spec: FrameSpec  # with the look faders applied
+    source: FrameSource  # the epoch's source (its period sets the grain's loop)
+
+    @property
+    def next_key(self) -> Key:
+        epoch, grid, j = self.key
+        return epoch, grid, j + 1
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying a command did: the first tick showing it, the lead it was given, and the
+    command as it goes into the performance log (None: nothing to log)."""
+
+    shows_from: int
+    logged: Command | None
+    lead: int = 0
+
+
+class Leads(Protocol):
+    """How many frames ahead a change must be scheduled so that its keyframes are ready."""
+
+    def for_keys(self, keys: list[Key]) -> int:
+        """0 when ``keys`` are all made already, else :meth:`measured`."""
+
+    def measured(self) -> int:
+        """Frames the generator needs, as measured, to make a new keyframe."""
+
+
+class ShowState:
+    """The live state on top of the show: source epochs, look faders, tempo, the clock."""
+
+    def __init__(self, source: FrameSource, dim: int, clock: ShowClock, leads: Leads) -> None:
+        self.clock = clock
+        self.dim = dim
+        self.tempo = Tempo(float(clock.fps))
+        self.faders: dict[str, float] = {}
+        self._leads = leads
+        self._lead: int | None = None  # the lead a change gets (a replayed command's logged one)
+        self._sources: dict[int, LiveSource] = {0: LiveSource(source)}
+        self._epoch = 0
+        self._smoothing: dict[str, tuple[float, float, int]] = {}  # fader -> (target, per-tick factor, lead)
+        self._handlers: dict[type, Callable[[int, Command], Applied]] = {
+            GoToCue: self._go_to_cue, NextCue: self._next_cue, Pause: self._pause, Seek: self._seek,
+            ShowLoaded: self._show_loaded, ReloadShow: self._reload, SetFader: self._fader,
+            ScaleSpeed: self._scale_speed, WalkSeed: self._walk_seed, MorphTo: self._morph_to,
+            NextFace: self._next_face, SetTempo: self._tempo_bpm, TapTempo: self._tempo_tap,
+            LockTempo: self._tempo_lock, BeatsPerFace: self._tempo_beats, SetKeyframeRate: self._keyframe_rate,
+        }
+        self.plan = self._published()
+
+    @property
+    def commands(self) -> tuple[type, ...]:
+        """The command types this state applies."""
+        return tuple(self._handlers)
+
+    @property
+    def latest(self) -> LiveSource:
+        return self._sources[self._epoch]
+
+    def _published(self) -> Plan:
+        return Plan(self.clock.segments, MappingProxyType(dict(self._sources)), self.clock.fps)
+
+    # --- what the frame loop reads -----------------------------------------------------------------
+
+    def frame_at(self, tick: int) -> PlannedFrame:
+        seg = self.clock.segment_at(tick)
+        t = seg.time_at(tick, self.clock.fps)
+        key, mix = seg.key_at(tick, self.clock.fps)
+        source = self._sources.get(seg.epoch) or self.latest
+        return PlannedFrame(tick, t, key, mix, self._adjust(source(t)), source)
+
+    def _adjust(self, spec: FrameSpec) -> FrameSpec:
+        """``spec`` with the look faders applied (grain, brightness, vignette, blackout)."""
+        if not self.faders:
+            return spec
+        look = spec.look
+        f = self.faders
+        if "/vernissage/render/grain" in f:
+            look = replace(look, grain=GRAIN_FULL * f["/vernissage/render/grain"])
+        if "/vernissage/render/brightness" in f:
+            look = replace(look, brightness=look.brightness * f["/vernissage/render/brightness"])
+        if "/vernissage/render/vignette" in f:
+            look = replace(look, vignette=f["/vernissage/render/vignette"])
+        spec = replace(spec, look=look)
+        blackout = f.get("/vernissage/render/fade", 0.0)
+        if blackout > 0.0:  # the show's own fade, then black over it: one mix with the same result
+            total = 1.0 - (1.0 - spec.fade) * (1.0 - blackout)
+            color = tuple(c * spec.fade * (1.0 - blackout) / total for c in spec.fade_color)
+            spec = replace(spec, fade=total, fade_color=color)  # type: ignore[arg-type]
+        return spec
+
+    def speculative_keys(self, tick: int) -> list[Key]:
+        """Keyframes worth making before anyone asks: where the next face, the next cue and a
+        resume would start, so those commands show on the very next frame."""
+        seg = self.clock.latest
+        t = self.clock.time_at(tick)
+        plans = [self.clock.seek_plan(tick, self.latest.next_face(t))]
+        base = self.latest.base
+        if isinstance(base, Timeline) and self.latest.walk is None:
+            plans.append(self.clock.seek_plan(tick, base.next_cue(t)))
+        if seg.speed == 0.0:
+            plans.append(self.clock.planned(tick, speed=seg.resume_speed))
+        keys: list[Key] = []
+        for planned in plans:
+            keys += keys_for(self._with(planned), self.clock.fps, tick, URGENT_TICKS)
+        return keys
+
+    def status(self, tick: int) -> tuple[str, float, int, float, float, int]:
+        """(cue, time, paused, speed, bpm, locked) for /vernissage/status."""
+        t = self.clock.time_at(tick)
+        seg = self.clock.segment_at(tick)
+        base = self.latest.base
+        if self.latest.walk is not None:
+            cue = f"walk {self.latest.walk.seed}"
+        elif isinstance(base, Timeline):
+            cue = base.cue_name(t)
+        else:
+            cue = "walk"
+        return (cue, round(t, 3), int(seg.speed == 0.0), round(seg.resume_speed, 4), round(self.tempo.bpm, 2),
+                int(self.tempo.locked))
+
+    # --- applying commands --------------------------------------------------------------------------
+
+    def apply(self, tick: int, command: Command, lead: int | None = None) -> Applied:
+        """Apply ``command`` at the start of frame ``tick``.
+
+        ``lead`` is a replayed command's logged lead; None decides it here. Raises
+        CommandRefused (one line) for a command that does not fit the show now.
+        """
+        self._lead = lead
+        try:
+            return self._handlers[type(command)](tick, command)
+        finally:
+            self._lead = None
+            self.plan = self._published()
+
+    def step(self, tick: int) -> None:
+        """Move smoothed faders one frame toward their targets (call once per frame)."""
+        if not self._smoothing:
+            return
+        for fader, (target, factor, lead) in list(self._smoothing.items()):
+            current = self._fader_value(fader)
+            value = current + (target - current) * factor
+            # each truncation step is a new epoch to generate: the tail of the glide is one step
+            close = 2e-3 if fader == "/vernissage/latent/truncation" else 1e-4
+            if abs(target - value) < close or abs(value - current) < close:
+                value = target
+                del self._smoothing[fader]
+            self._lead = lead  # every step of a glide keeps the lead its command was logged with
+            try:
+                self._set_fader(tick, fader, value)
+            finally:
+                self._lead = None
+        self.plan = self._published()
+
+    def _with(self, planned: Segment) -> tuple[Segment, ...]:
+        """The clock's segments as they would be with ``planned`` scheduled."""
+        return tuple(s for s in self.clock.segments if s.tick < planned.tick) + (planned,)
+
+    def _change(self, tick: int, plan: Callable[[int], Segment | None], on_beat: bool = False) -> int:
+        """Schedule ``plan(at)`` at the first tick whose keyframes will be ready; returns that tick."""
+        if self._lead is not None:
+            lead = self._lead
+        else:
+            first = plan(tick)
+            lead = 0 if first is None else self._leads.for_keys(keys_for(self._with(first), self.clock.fps, tick,
+                                                                        URGENT_TICKS))
+        at = tick + lead
+        if on_beat and self.tempo.locked:
+            at = self.tempo.next_beat(at)
+        segment = plan(at)
+        if segment is not None:
+            self.clock.schedule(segment)
+        return at
+
+    def _switch(self, tick: int, source: LiveSource, time: float | None = None, on_beat: bool = False) -> int:
+        """From the returned tick on, frames come from ``source`` (a new epoch)."""
+        self._epoch += 1
+        epoch = self._epoch
+        self._sources[epoch] = source
+        at = self._change(tick, lambda at: self.clock.switch_plan(at, epoch, time), on_beat)
+        oldest = min(seg.epoch for seg in self.clock.segments)
+        for old in [e for e in self._sources if e < oldest]:
+            del self._sources[old]
+        return at
+
+    def _applied(self, tick: int, at: int, command: Command | None) -> Applied:
+        return Applied(at, command, at - tick if command is not None and command.REPLAYED else 0)
+
+    # --- the handlers, one per command type -----------------------------------------------------------
+
+    def _fader(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, SetFader)
+        if command.smoothing > 0.0:
+            factor = 1.0 - math.exp(-1.0 / (command.smoothing * float(self.clock.fps)))
+            lead = self._lead if self._lead is not None else (0 if command.fader in LOOK_FADERS
+                                                              else self._leads.measured())
+            self._smoothing[command.fader] = (command.value, factor, lead)
+            return Applied(tick + lead, command, lead)
+        self._smoothing.pop(command.fader, None)
+        at = self._set_fader(tick, command.fader, command.value)
+        return self._applied(tick, at, command)
+
+    def _fader_value(self, fader: str) -> float:
+        if fader in self.faders:
+            return self.faders[fader]
+        if fader == "/vernissage/latent/truncation":
+            return self.latest.truncation if self.latest.truncation is not None else 1.0
+        if fader in ("/vernissage/walk/speed", "/vernissage/walk/rate"):
+            rate = self.clock.latest.resume_speed
+            return (math.log(rate, 4.0) + 1.0) / 2.0 if fader.endswith("speed") else rate
+        return 1.0 if fader == "/vernissage/render/brightness" else 0.0
+
+    def _set_fader(self, tick: int, fader: str, value: float) -> int:
+        if fader in LOOK_FADERS:
+            self.faders[fader] = value
+            return tick
+        if fader == "/vernissage/latent/truncation":
+            return self._switch(tick, self.latest.with_truncation(value))
+        if fader == "/vernissage/walk/speed":
+            self.faders[fader] = value
+            return self._change(tick, lambda at: self.clock.speed_plan(at, fader_speed(value)))
+        if fader == "/vernissage/walk/rate":
+            return self._change(tick, lambda at: self.clock.speed_plan(at, value))
+        raise CommandRefused(f"{fader}: not a fader")
+
+    def _scale_speed(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, ScaleSpeed)
+        rate = min(MAX_SPEED, max(MIN_SPEED, self.clock.latest.resume_speed * command.factor))
+        return self._fader(tick, SetFader("/vernissage/walk/rate", rate))
+
+    def _released(self, tick: int, time: float) -> int:
+        """Jump to ``time`` of the show itself (a cue), leaving any live walk."""
+        if self.latest.walk is not None:
+            return self._switch(tick, self.latest.with_base(self.latest.base), time, on_beat=True)
+        return self._change(tick, lambda at: self.clock.seek_plan(at, time), on_beat=True)
+
+    def _go_to_cue(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, GoToCue)
+        base = self.latest.base
+        start = base.cue_start(command.cue, self.clock.time_at(tick)) if isinstance(base, Timeline) else None
+        if start is None:
+            raise CommandRefused(f"/vernissage/show/cue: no cue {command.cue!r} in this show")
+        return self._applied(tick, self._released(tick, start), command)
+
+    def _next_cue(self, tick: int, command: Command) -> Applied:
+        t = self.clock.time_at(tick)
+        base = self.latest.base
+        target = base.next_cue(t) if isinstance(base, Timeline) else self.latest.next_face(t)
+        return self._applied(tick, self._released(tick, target), command)
+
+    def _next_face(self, tick: int, command: Command) -> Applied:
+        at = self._change(tick, lambda at: self.clock.seek_plan(at, self.latest.next_face(self.clock.time_at(at))),
+                          on_beat=True)
+        return self._applied(tick, at, command)
+
+    def _pause(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, Pause)
+        paused = not self.clock.paused if command.paused is None else command.paused
+        if paused:  # freezing needs no new keyframe: at once
+            segment = self.clock.pause_plan(tick, True)
+            if segment is not None:
+                self.clock.schedule(segment)
+            return Applied(tick, command)
+        return self._applied(tick, self._change(tick, lambda at: self.clock.pause_plan(at, False)), command)
+
+    def _seek(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, Seek)
+        return self._applied(tick, self._change(tick, lambda at: self.clock.seek_plan(at, command.seconds)), command)
+
+    def _show_loaded(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, ShowLoaded)
+        at = self._switch(tick, self.latest.with_base(command.source), command.start)
+        return self._applied(tick, at, command)
+
+    def _reload(self, tick: int, command: Command) -> Applied:
+        """The show file changed: its new version from the next ready tick on, live changes kept."""
+        assert isinstance(command, ReloadShow)
+        return Applied(self._switch(tick, replace(self.latest, base=command.source)), None)
+
+    def _walk_seed(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, WalkSeed)
+        source = self.latest.with_walk(command.seed, self.dim, self.clock.time_at(tick))
+        return self._applied(tick, self._switch(tick, source, on_beat=True), command)
+
+    def _morph_to(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, MorphTo)
+        source = self.latest.with_walk(command.seed, self.dim, self.clock.time_at(tick), command.seconds)
+        return self._applied(tick, self._switch(tick, source, on_beat=True), command)
+
+    def _tempo_bpm(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, SetTempo)
+        self.tempo.set_bpm(tick, command.bpm)
+        return self._applied(tick, self._lock_speed(tick), command)
+
+    def _tempo_tap(self, tick: int, command: Command) -> Applied:
+        self.tempo.tap(tick)
+        return self._applied(tick, self._lock_speed(tick), command)
+
+    def _tempo_lock(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, LockTempo)
+        self.tempo.locked = command.locked
+        return self._applied(tick, self._lock_speed(tick), command)
+
+    def _tempo_beats(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, BeatsPerFace)
+        self.tempo.beats_per_face = command.beats
+        return self._applied(tick, self._lock_speed(tick), command)
+
+    def _lock_speed(self, tick: int) -> int:
+        """Locked to the tempo, a walk moves one face per ``beats_per_face`` beats."""
+        rate = self.face_rate()
+        if self.tempo.locked and rate:
+            speed = self.tempo.faces_per_second() / rate
+            return self._change(tick, lambda at: self.clock.speed_plan(at, speed))
+        return tick
+
+    def _keyframe_rate(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, SetKeyframeRate)
+        at = self._change(tick, lambda at: self.clock.rate_plan(at, command.rate))
+        return Applied(at, command, at - tick)
+
+    def face_rate(self) -> float | None:
+        """New faces per second of show time at speed 1, for sources that have one."""
+        if self.latest.walk is not None:
+            return self.latest.walk.speed
+        base = self.latest.base
+        return base.face_rate if isinstance(base, WalkSource) else None
+
+    def segment_at(self, tick: int) -> Segment:
+        return segment_at(self.clock.segments, tick)

@@ -1,0 +1,1 @@
+"""Where shown frames go: the display, recordings, snapshots, the stats panel, OSC feedback, progress."""
