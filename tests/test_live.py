@@ -18,10 +18,10 @@ from PIL import Image
 from engine.cli import main
 from engine.frames import Face, FrameSpec
 from engine.loop.clock import Grid, ShowClock
-from engine.loop.keyframes import KeyframeRatePolicy
+from engine.loop.keyframes import KeyframeRatePolicy, starting_rate, stride_for
 from engine.loop.live_source import LiveSource
 from engine.loop.pacing import DisplayPacer
-from engine.loop.runahead import BatchSizer, RunAhead, keyframe_rate
+from engine.loop.runahead import BatchSizer, RunAhead
 from engine.loop.show_state import Plan
 from engine.loop.stats import FrameStats
 
@@ -118,10 +118,10 @@ def test_keyframes_bracket_show_time_and_slow_generators_get_a_lower_rate():
     assert j == 30 and mix == pytest.approx(0.5)
     assert Grid(5.3, Fraction(30)).bracket(5.3 + 7 / 30) == (7, 0.0)  # a grid starts where the show jumped to
     assert Grid(5.3, Fraction(30)).time_of(7) == 5.3 + float(Fraction(7, 30))
-    assert keyframe_rate(1000.0, Fraction(60)) == 60
-    assert keyframe_rate(60.0, Fraction(60)) == 20  # needs 2.5x headroom: every third frame
-    assert keyframe_rate(2.0, Fraction(60)) == Fraction(60, 75)
-    assert keyframe_rate(1000.0, Fraction(60), speed=16.0) == 20  # 16x speed: 960 a second, 2.5x over
+    assert starting_rate(Fraction(60), 1000.0) == 60
+    assert starting_rate(Fraction(60), 60.0) == 15  # needs 2.5x headroom: every 4th frame (a power of two)
+    assert starting_rate(Fraction(60), 2.0) == Fraction(60, 128)
+    assert stride_for(Fraction(60), 1000.0, speed=16.0, headroom=2.5) == 4  # 16x speed: 960 a second, 2.5x over
 
 
 def test_batch_size_is_chosen_by_measurement():
@@ -139,10 +139,11 @@ def test_batch_size_is_chosen_by_measurement():
 def test_keyframe_rate_drops_when_the_generator_falls_behind_and_recovers():
     policy = KeyframeRatePolicy(Fraction(60), Fraction(60))
     assert policy.update(capacity=400.0, speed=1.0, stand_ins=0) is None  # plenty of room
-    lowered = policy.update(capacity=50.0, speed=1.0, stand_ins=3)  # a codec took the CPU
-    assert lowered is not None and lowered <= 50.0 / 1.5 and Fraction(60) % lowered == 0
+    lowered = policy.update(capacity=10.0, speed=1.0, stand_ins=3)  # a codec took the CPU
+    assert lowered == Fraction(60, 16)  # at once to what it makes 1.5x over, a power-of-two stride
+    assert [policy.update(capacity=10.0, speed=1.0, stand_ins=5) for _ in range(3)] == [None] * 3  # it settles
     rates = [policy.update(capacity=400.0, speed=1.0, stand_ins=0) for _ in range(40)]
-    assert [r for r in rates if r is not None][-1] == 60  # back up, one step each 5 s of room
+    assert [r for r in rates if r is not None] == [7.5, 15, 30, 60]  # back up, a halving each 5 s of room
     assert all(r is None for r in rates[:4])  # not at once: no oscillation
 
 

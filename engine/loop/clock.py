@@ -5,9 +5,10 @@ that commands made (Space, arrows, OSC, a replayed log), so the run-ahead worker
 the show time of any upcoming frame and a change is known before it is shown. A segment also
 names the source epoch in force (a live change of latents is a new epoch, see
 engine.loop.show_state) and the keyframe grid: keyframe j of a grid is the show at
-``origin + j / rate``. Offline, the grid is the frames themselves (origin = start, rate =
-fps), so every frame is generated exactly; live, a slow generator gets a sparser grid and
-the frames between keyframes are blended.
+``origin + j / rate``, and a segment uses every ``stride``-th of them. Offline, the grid is the
+frames themselves (origin = start, rate = fps, stride 1), so every frame is generated
+exactly; live, a slow generator gets a longer stride and the frames between keyframes are
+blended. Changing the stride keeps the grid, so keyframes already made stay useful.
 
 The clock belongs to the frame thread. Its segments are an immutable tuple, replaced whole,
 which is what other threads read.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 
 MIN_SPEED, MAX_SPEED = 1.0 / 16.0, 16.0
@@ -35,12 +36,13 @@ class Grid:
     def time_of(self, j: int) -> float:
         return self.origin + float(Fraction(j) / self.rate)
 
-    def bracket(self, t: float) -> tuple[int, float]:
-        """(keyframe at or before t, 0..1 toward the next); exact keyframe times give 0."""
-        u = (t - self.origin) * float(self.rate)
-        j = math.floor(u + EPSILON)
-        mix = u - j
-        return j, 0.0 if mix < EPSILON else min(mix, 1.0)
+    def bracket(self, t: float, stride: int = 1) -> tuple[int, float]:
+        """(keyframe at or before t, a multiple of ``stride``; 0..1 toward the one ``stride``
+        later); exact keyframe times give 0."""
+        u = (t - self.origin) * float(self.rate) / stride
+        k = math.floor(u + EPSILON)
+        mix = u - k
+        return k * stride, 0.0 if mix < EPSILON else min(mix, 1.0)
 
 
 Key = tuple[int, Grid, int]  # (source epoch, grid, keyframe index)
@@ -56,24 +58,35 @@ class Segment:
     resume_speed: float  # the speed Space resumes at, kept while paused
     epoch: int
     grid: Grid
+    stride: int = 1  # every stride-th keyframe of the grid is made; frames between are blended
+
+    @property
+    def keyframe_rate(self) -> Fraction:
+        """Keyframes a second of show time."""
+        return self.grid.rate / self.stride
 
     def time_at(self, tick: int, fps: Fraction) -> float:
         return self.time + self.speed * float(Fraction(tick - self.tick) / fps)
 
     def key_at(self, tick: int, fps: Fraction) -> tuple[Key, float]:
         """The keyframe at or before ``tick``'s show time, and the blend toward the next."""
-        j, mix = self.grid.bracket(self.time_at(tick, fps))
+        j, mix = self.grid.bracket(self.time_at(tick, fps), self.stride)
         return (self.epoch, self.grid, j), mix
+
+    def next_key(self, key: Key) -> Key:
+        epoch, grid, j = key
+        return epoch, grid, j + self.stride
 
 
 def keys_for(segments: tuple[Segment, ...], fps: Fraction, first: int, count: int) -> list[Key]:
     """Keyframes that ticks ``first`` .. ``first + count - 1`` show, in the order they are needed."""
     wanted: dict[Key, None] = {}
     for tick in range(first, first + count):
-        key, mix = segment_at(segments, tick).key_at(tick, fps)
+        segment = segment_at(segments, tick)
+        key, mix = segment.key_at(tick, fps)
         wanted[key] = None
         if mix > 0.0:
-            wanted[(key[0], key[1], key[2] + 1)] = None
+            wanted[segment.next_key(key)] = None
     return list(wanted)
 
 
@@ -87,7 +100,8 @@ class ShowClock:
 
     def __init__(self, fps: Fraction, start: float, rate: Fraction, speed: float = 1.0) -> None:
         self.fps = Fraction(fps)
-        self.segments: tuple[Segment, ...] = (Segment(0, start, speed, speed or 1.0, 0, Grid(start, Fraction(rate))),)
+        grid, stride = _grid_for(start, self.fps, Fraction(rate))
+        self.segments: tuple[Segment, ...] = (Segment(0, start, speed, speed or 1.0, 0, grid, stride),)
 
     @property
     def latest(self) -> Segment:
@@ -113,11 +127,16 @@ class ShowClock:
         """
         current = self.segment_at(tick)
         t = current.time_at(tick, self.fps) if time is None else time
-        grid = current.grid if time is None and rate is None else Grid(t, rate or current.grid.rate)
+        grid, stride = current.grid, current.stride
+        if rate is not None:
+            steps = current.grid.rate / Fraction(rate)
+            grid, stride = (grid, int(steps)) if steps.denominator == 1 and time is None else _grid_for(t, self.fps, rate)
+        elif time is not None:
+            grid = Grid(t, grid.rate)
         return Segment(tick, t,
                        current.speed if speed is None else speed,
                        current.resume_speed if resume_speed is None else resume_speed,
-                       current.epoch if epoch is None else epoch, grid)
+                       current.epoch if epoch is None else epoch, grid, stride)
 
     def schedule(self, segment: Segment) -> None:
         """From ``segment.tick`` on, ``segment`` is in force (later plans are replaced)."""
@@ -148,7 +167,12 @@ class ShowClock:
     def rate_plan(self, tick: int, rate: Fraction) -> Segment:
         return self.planned(tick, rate=Fraction(rate))
 
-    def with_grid_rate(self, rate: Fraction) -> None:
-        """Start over on a grid of ``rate`` (before the first frame: the measured rate)."""
-        first = self.segments[0]
-        self.segments = (replace(first, grid=Grid(first.grid.origin, Fraction(rate))),)
+
+
+def _grid_for(origin: float, fps: Fraction, rate: Fraction) -> tuple[Grid, int]:
+    """A grid at the frame rate with a stride when ``rate`` divides it (fps / k: every k-th
+    frame's keyframe), else a grid at ``rate`` itself."""
+    steps = fps / rate
+    if steps.denominator == 1:
+        return Grid(origin, fps), int(steps)
+    return Grid(origin, rate), 1

@@ -97,18 +97,20 @@ class FrameLoop:
     # --- around the frame --------------------------------------------------------------------------
 
     def _start(self) -> None:
-        """Warm up before the clock starts, so the first frames meet their deadlines."""
+        """Live, warm up before the clock starts so the first frames meet their deadlines
+        (an exact run has no deadlines: it starts at once)."""
         p = self.parts
-        p.compositor.warm_up()
         p.runahead.start()
         if p.housekeeping is not None:
             p.housekeeping.start()
-        if not self.exact and not p.runahead.wait_ready(0, timeout=START_TIMEOUT):
-            log.warning("the generator is slow to start; playing with stand-in frames")
-        # The first real frame pays one-time costs (texture storage, driver paths) that took
-        # 63 ms here: draw it once before the clock starts so tick 0 meets its deadline.
-        p.compositor.draw(p.state.frame_at(0), self._fetch, p.display.target, p.display.flipped)
-        p.display.ctx.finish()
+        if not self.exact:
+            p.compositor.warm_up()
+            if not p.runahead.wait_ready(0, timeout=START_TIMEOUT):
+                log.warning("the generator is slow to start; playing with stand-in frames")
+            # The first real frame pays one-time costs (texture storage, driver paths) that took
+            # 63 ms here: draw it once before the clock starts so tick 0 meets its deadline.
+            p.compositor.draw(p.state.frame_at(0), self._fetch, p.display.target, p.display.flipped)
+            p.display.ctx.finish()
         p.pacer.start()
         self._next_second = self._next_log = time.perf_counter()
 

@@ -167,9 +167,10 @@ class DisplayPacer:
 
     def _measure_draw(self, seconds: float) -> None:
         """Late-latching budget: the 98th percentile of recent draw times plus a margin, so a
-        frame drawn that late still makes its deadline (never more than a refresh)."""
+        frame drawn that late still makes its deadline (never more than a refresh); the rare
+        longer draw still lands within the quarter refresh a frame may be late by."""
         self._draw_times.append(seconds)
         if len(self._draw_times) % 30 == 0 or len(self._draw_times) < 30:
             ordered = sorted(self._draw_times)
             p98 = ordered[min(len(ordered) - 1, int(0.98 * len(ordered)))]
-            self._budget = min(self.period, 1.25 * p98 + LATCH_MARGIN)
+            self._budget = min(self.period, p98 + LATCH_MARGIN)

@@ -108,10 +108,11 @@ class _Build:
     runahead: RunAhead = field(init=False)
     compositor: Compositor = field(init=False)
 
-    def make(self, source: FrameSource, start: float, rate: Fraction | None) -> Fraction:
-        """Build state, worker and compositor; ``rate`` None measures the generator to pick one."""
+    def make(self, source: FrameSource, start: float, rate: Fraction | None, end: int | None = None) -> Fraction:
+        """Build state, worker and compositor; ``rate`` None measures the generator to pick one;
+        ``end`` is the tick the run stops at (an exact run makes nothing beyond it)."""
         lookahead = max(2, round(LOOKAHEAD_SECONDS * self.fps))
-        self.runahead = RunAhead(self.program.generator, lambda: self.state.plan, lookahead, self.exact)
+        self.runahead = RunAhead(self.program.generator, lambda: self.state.plan, lookahead, self.exact, end=end)
         if rate is None:
             rate = starting_rate(self.fps, 1.0 / self.runahead.calibrate())
         self.state = ShowState(source, self.program.dim, ShowClock(self.fps, start, rate), self.runahead)
@@ -162,7 +163,7 @@ def _quit_on_signals(loop: FrameLoop) -> None:
 def _summary(loop: FrameLoop, build: _Build, recorder: RecorderOutput, intake: CommandIntake) -> dict[str, Any]:
     stats = loop.parts.stats
     return {**stats.summary(), "generator_fps": round(build.runahead.capacity(), 1),
-            "keyframe_rate": float(build.state.clock.latest.grid.rate), "size": list(build.display.size),
+            "keyframe_rate": float(build.state.clock.latest.keyframe_rate), "size": list(build.display.size),
             "renderer": build.display.ctx.info["GL_RENDERER"], "recordings": recorder.recordings,
             "control": intake.counters(), **intake.latency_summary(float(build.fps))}
 
@@ -251,7 +252,7 @@ def _panel_lines(loop: FrameLoop, tick: int) -> list[str]:
     segment = p.state.segment_at(tick)
     recording = p.recorder.recording if p.recorder is not None else ""
     return stats_lines(p.stats.summary(), p.state.clock.time_at(tick), segment.resume_speed, segment.speed == 0.0,
-                       float(segment.grid.rate), recording)
+                       float(segment.keyframe_rate), recording)
 
 
 def _performance_log(control: ControlOptions, header: dict[str, Any]) -> PerformanceLog | None:
@@ -267,7 +268,7 @@ def _exact(program: Program, display: Display, fps: Fraction, start: float, rate
     """An exact loop (offline render, replay) that records every frame to ``output``."""
     process.configure(program.generator.placement, live=False, software_gl=is_software(display.ctx))
     build = _Build(program, display, fps, exact=True)
-    build.make(program.source, start, rate)
+    build.make(program.source, start, rate, end=frames)
     recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, exact=True)
     recorder.start(output)
     if recorder.recorder is None:

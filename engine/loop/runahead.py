@@ -20,7 +20,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from fractions import Fraction
 
 import numpy as np
 
@@ -35,6 +34,7 @@ URGENT_KEYFRAMES = 4  # the first keyframes after a change: made in a small batc
 SMALL_BATCH = URGENT_KEYFRAMES // 2
 BATCH_LIMIT = 32
 SAMPLES = 5  # timings kept per batch size
+MAX_LOOKAHEAD_TICKS = 2400  # 40 s at 60 fps: the sparsest keyframes still get a next one
 
 
 class BatchSizer:
@@ -81,9 +81,10 @@ class RunAhead:
     """
 
     def __init__(self, generator: Generator, plan: Callable[[], Plan], lookahead: int, exact: bool,
-                 sizer: BatchSizer | None = None) -> None:
+                 sizer: BatchSizer | None = None, end: int | None = None) -> None:
         self.generator = generator
         self.exact = exact
+        self.end = end  # no frame is drawn at or after this tick: nothing is made for it
         self.sizer = sizer or BatchSizer()
         self.error: str | None = None
         self._plan = plan
@@ -93,10 +94,11 @@ class RunAhead:
         self._condition = threading.Condition()
         self._small_last = False
         self._stop = False
-        self._batch_seconds: deque[float] = deque(maxlen=SAMPLES)  # bulk batches
+        self._batch_seconds: deque[float] = deque(maxlen=SAMPLES)  # bulk batches (the worker's own)
         self._small_seconds: deque[float] = deque(maxlen=SAMPLES)
-        self._busy = 0.0
-        self._made = 0
+        # what the worker measured, published as plain floats for the frame thread to read
+        self._latency = 0.05  # seconds: a bulk batch that may be running, then a small batch
+        self._capacity = math.inf  # keyframes a second while working
         self._thread = threading.Thread(target=self._run, name="generate-ahead", daemon=True)
 
     # --- the frame thread's side ---------------------------------------------------------------------
@@ -108,6 +110,7 @@ class RunAhead:
         """Seconds per frame of a small batch, measured before the show starts (warm-up included)."""
         spf = seconds_per_frame(self.generator, SMALL_BATCH, SMALL_BATCH)
         self._small_seconds.append(spf * SMALL_BATCH)
+        self._publish()
         return spf
 
     def advance(self, tick: int, speculative: list[Key] | tuple[Key, ...] = ()) -> None:
@@ -135,17 +138,11 @@ class RunAhead:
     def measured(self) -> int:
         """Frames from asking for a new keyframe to having it: a bulk batch that may be running,
         then a small batch, with a fifth more for the unexpected."""
-        plan = self._plan()
-        bulk = statistics.median(self._batch_seconds) if self._batch_seconds else 0.0
-        small = statistics.median(self._small_seconds) if self._small_seconds else 0.05
-        return max(1, math.ceil(1.2 * (bulk + small) * float(plan.fps)))
+        return max(1, math.ceil(1.2 * self._latency * float(self._plan().fps)))
 
     def capacity(self) -> float:
         """Keyframes a second the generator makes while it works (at the current batch size)."""
-        cost = self.sizer.cost()
-        if cost is None:
-            cost = statistics.median(self._small_seconds) / SMALL_BATCH if self._small_seconds else None
-        return 1.0 / cost if cost else math.inf
+        return self._capacity
 
     def wait_ready(self, tick: int, timeout: float) -> bool:
         """Block until the look-ahead from ``tick`` is as full as the worker keeps it (start-up).
@@ -183,7 +180,14 @@ class RunAhead:
 
     def _needed(self, tick: int) -> list[Key]:
         plan = self._plan()
-        return keys_for(plan.segments, plan.fps, tick, self.lookahead)
+        count = self.lookahead
+        if not self.exact:  # at least two keyframes ahead, and what the generator takes to make one
+            latest = plan.segments[-1]
+            interval = float(plan.fps / latest.keyframe_rate) / max(latest.speed, 1.0 / 16.0)
+            count = max(count, min(MAX_LOOKAHEAD_TICKS, math.ceil(2 * interval) + self.measured()))
+        if self.end is not None:
+            count = max(1, min(count, self.end - tick))
+        return keys_for(plan.segments, plan.fps, tick, count)
 
     def _run(self) -> None:
         while True:
@@ -214,8 +218,8 @@ class RunAhead:
         if not missing:
             return []
         size = self.sizer.size
-        if self.exact:
-            return missing[:size]
+        if self.exact:  # the frame thread waits for the first; otherwise, whole batches only
+            return missing[:size] if missing[0] == needed[0] or len(missing) >= size else []
         urgent = needed.index(missing[0]) < URGENT_KEYFRAMES
         if urgent and not self._small_last and size > SMALL_BATCH:
             return missing[:SMALL_BATCH]
@@ -233,9 +237,11 @@ class RunAhead:
             tick, speculative = self._wanted
             needed = self._needed(tick)
             missing = [k for k in needed if k not in self._cache]
-            batch = self._next_batch(needed, missing)
-            if not batch:
-                batch = [k for k in speculative if k not in self._cache][:URGENT_KEYFRAMES]
+            ahead = [k for k in speculative if k not in self._cache][:URGENT_KEYFRAMES]
+            urgent = bool(missing) and needed.index(missing[0]) < URGENT_KEYFRAMES
+            # what will be asked next comes right after what is needed now: the rest of the
+            # look-ahead has half a second of slack, a press of N has none
+            batch = ahead if ahead and not urgent else (self._next_batch(needed, missing) or ahead)
             keep = set(needed) | set(speculative)
             for key in [key for key in self._cache if key not in keep]:  # shown already, or moot
                 del self._cache[key]
@@ -253,8 +259,6 @@ class RunAhead:
         return True
 
     def _account(self, count: int, seconds: float) -> None:
-        self._busy += seconds
-        self._made += count
         self._small_last = 0 < count <= SMALL_BATCH < self.sizer.size
         if count <= SMALL_BATCH and count < self.sizer.size:
             self._small_seconds.append(seconds)
@@ -262,18 +266,12 @@ class RunAhead:
             self._batch_seconds.append(seconds)
         if count == self.sizer.size:
             self.sizer.record(count, seconds)
+        self._publish()
 
-    def rate_for(self, fps: Fraction, speed: float, headroom: float) -> Fraction:
-        """The highest rate fps / k the generator makes ``headroom`` times over at ``speed``."""
-        return keyframe_rate(self.capacity(), fps, speed, headroom)
-
-
-def keyframe_rate(capacity: float, fps: Fraction, speed: float = 1.0, headroom: float = 2.5) -> Fraction:
-    """The highest rate fps / k (k = 1, 2, ...) a generator making ``capacity`` keyframes a
-    second makes ``headroom`` times over when the show runs at ``speed``.
-
-    The headroom leaves the CPU (or GPU) to rendering, encoding and the unexpected.
-    """
-    demand = float(fps) * max(speed, 1e-3)
-    k = max(1, math.ceil(headroom * demand / max(capacity, 1e-6)))
-    return Fraction(fps) / k
+    def _publish(self) -> None:
+        """Measurements as floats: one assignment each, so the frame thread never sees a half-made one."""
+        bulk = statistics.median(self._batch_seconds) if self._batch_seconds else 0.0
+        small = statistics.median(self._small_seconds) if self._small_seconds else 0.05
+        self._latency = bulk + small
+        cost = self.sizer.cost() or (small / SMALL_BATCH if self._small_seconds else None)
+        self._capacity = 1.0 / cost if cost else math.inf

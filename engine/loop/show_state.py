@@ -89,10 +89,12 @@ class PlannedFrame:
     spec: FrameSpec  # with the look faders applied
     source: FrameSource  # the epoch's source (its period sets the grain's loop)
 
+    stride: int  # the next keyframe is this many grid steps on
+
     @property
     def next_key(self) -> Key:
         epoch, grid, j = self.key
-        return epoch, grid, j + 1
+        return epoch, grid, j + self.stride
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ class ShowState:
         t = seg.time_at(tick, self.clock.fps)
         key, mix = seg.key_at(tick, self.clock.fps)
         source = self._sources.get(seg.epoch) or self.latest
-        return PlannedFrame(tick, t, key, mix, self._adjust(source(t)), source)
+        return PlannedFrame(tick, t, key, mix, self._adjust(source(t)), source, seg.stride)
 
     def _adjust(self, spec: FrameSpec) -> FrameSpec:
         """``spec`` with the look faders applied (grain, brightness, vignette, blackout)."""

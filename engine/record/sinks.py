@@ -83,7 +83,8 @@ class VideoFile:
         spec = video_codec(self.path.suffix.lower(), quality)
         if spec.pix_fmt == "yuv420p" and (width % 2 or height % 2):
             raise RecordError(f"{self.path}: H.264 needs an even width and height, got {width}x{height}")
-        options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} if fragmented else {}
+        mp4 = self.path.suffix.lower() in (".mp4", ".mov")  # Matroska is playable to its last frame anyway
+        options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} if fragmented and mp4 else {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._container = av.open(str(self.path), mode="w", options=options)
