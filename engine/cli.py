@@ -365,7 +365,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         from engine.generators.loading import load_generator
 
         folder = import_model(args.file, args.name, args.into or model_dirs()[0])
-        generator = load_generator(folder, device="cpu")
+        generator = load_generator(folder, device="cpu")  # import_model has made a frame with it already
         log.info("imported %s as %s (%s, z %d, %dpx, %d W slots)", args.file, folder,
                  generator.card.architecture, generator.z_dim, generator.resolution, generator.num_ws)
         return 0
@@ -404,7 +404,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     known: list[type[BaseException]] = [ModelError, ShowError, BindingError, PerformanceLogError, OSError]
     for module, name in (("engine.record.sinks", "RecordError"), ("engine.render.context", "RenderContextError"),
-                         ("engine.loop.frame_loop", "GenerationError")):
+                         ("engine.loop.frame_loop", "GenerationError"), ("engine.generators.device", "DeviceError")):
         loaded = sys.modules.get(module)  # only what the command imported can have been raised
         if loaded is not None:
             known.append(getattr(loaded, name))

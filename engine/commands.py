@@ -88,11 +88,14 @@ class LoadShow(Command):
 
 @dataclass(frozen=True)
 class ShowLoaded(Command):
-    """A show file read and checked, ready to play from the next frame (logged as /show/load)."""
+    """A show file read and checked, ready to play from the next frame (logged as /show/load).
+
+    ``start``: the show time to start at; None goes on from where the show is (loading the
+    show that is playing: its portraits go on, none comes back)."""
 
     file: str
     source: Any  # a FrameSource; Any keeps this module free of the rooms that build one
-    start: float = 0.0
+    start: float | None = 0.0
     ADDRESS: ClassVar[str] = "/vernissage/show/load"
 
     @property
@@ -193,6 +196,16 @@ class BeatsPerFace(Command):
     @property
     def args(self) -> tuple[Value, ...]:
         return (self.beats,)
+
+
+@dataclass(frozen=True)
+class Slew(Command):
+    """The loop's own: an anchored show runs at ``speed`` (within half a percent of 1), or
+    jumps ``to`` a show time, to meet the wall clock again. Logged as its own record."""
+
+    speed: float = 1.0
+    to: float | None = None
+    ADDRESS: ClassVar[str | None] = None
 
 
 @dataclass(frozen=True)

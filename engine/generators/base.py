@@ -13,6 +13,7 @@ import torch
 
 from engine.generators.card import ModelCard
 from engine.generators.device import Placement
+from engine.generators.errors import ModelError
 
 
 class Generator(ABC):
@@ -62,6 +63,16 @@ class Generator(ABC):
     def frames(self, z: np.ndarray | torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
         """Display-ready frames (B, H, W, 3) uint8 RGB on the device: the player's fast path."""
         return self.frames_from_w(self.mapping(self.to_tensor(z), truncation_psi))
+
+    def check(self, source: str) -> None:
+        """Make one frame, so weights that do not fit together fail here, in one line, and not
+        in the middle of a show (``models import`` runs this before keeping a model)."""
+        try:
+            frame = self.frames(np.random.default_rng(0).standard_normal((1, self.z_dim)))
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise ModelError(source, f"cannot make a frame ({str(exc).splitlines()[0][:160]})") from None
+        if tuple(frame.shape) != (1, self.resolution, self.resolution, 3):
+            raise ModelError(source, f"makes {tuple(frame.shape)[1:]} images, not {self.resolution}px RGB")
 
     @torch.inference_mode()
     def frames_from_w(self, w: torch.Tensor) -> torch.Tensor:

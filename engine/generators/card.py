@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from engine.generators.errors import ModelError
 from engine.tomlread import TomlError, parse_toml
 
 CARD_FILE = "model.toml"
+MAX_LATENT = 8192
+MAX_RESOLUTION = 4096  # pixels a side; a 12 kB file claiming 32768 would ask for gigabytes
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class ModelCard:
             raise ModelError(path, f"model card lacks {', '.join(missing)}")
         try:
             low, high = data.get("output_range", (-1.0, 1.0))
-            return cls(
+            card = cls(
                 name=str(data["name"]),
                 architecture=str(data["architecture"]),
                 latent_dim=int(data["latent_dim"]),
@@ -49,5 +52,23 @@ class ModelCard:
                 output_range=(float(low), float(high)),
                 extra={k: v for k, v in data.items() if k not in cls.__dataclass_fields__},
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ModelError(path, f"model card has a value of the wrong type ({exc})") from None
+        problem = card.problem()
+        if problem:
+            raise ModelError(path, problem)
+        return card
+
+    def problem(self) -> str | None:
+        """What in this card would make the model fail on first use (None: nothing)."""
+        if not 1 <= self.latent_dim <= MAX_LATENT:
+            return f"latent_dim must be 1 to {MAX_LATENT}, got {self.latent_dim}"
+        if not 4 <= self.resolution <= MAX_RESOLUTION or self.resolution & (self.resolution - 1):
+            return f"resolution must be a power of two from 4 to {MAX_RESOLUTION}, got {self.resolution}"
+        low, high = self.output_range
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            return f"output_range must be two finite numbers, low < high, got [{low:g}, {high:g}]"
+        weights = Path(self.weights)
+        if weights.is_absolute() or ".." in weights.parts or not self.weights:
+            return f"weights must be a file in the model's folder, got {self.weights!r}"
+        return None

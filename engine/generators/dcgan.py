@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from engine.generators.base import Generator
-from engine.generators.card import ModelCard
+from engine.generators.card import MAX_RESOLUTION, ModelCard
 from engine.generators.device import Placement
 from engine.generators.errors import ModelError
 
@@ -38,6 +38,7 @@ class DCGANGenerator(Generator):
         indices = conv_indices(tensors)
         if not indices:
             raise ModelError(source, "no DCGAN layers (main.N.weight) in the weights")
+        _check_chain(tensors, indices, source)
         layers: list[nn.Module] = []
         for position, index in enumerate(indices):
             weight = tensors[f"main.{index}.weight"].float()  # (C_in, C_out, 4, 4)
@@ -80,3 +81,21 @@ def _fold_batch_norm(tensors: dict[str, torch.Tensor], bn: int, weight: torch.Te
         raise ModelError(source, f"{names[0]} has {gamma.shape[0]} channels, expected {weight.shape[1]}")
     scale = gamma / torch.sqrt(var + BN_EPS)
     return weight * scale[None, :, None, None], beta - mean * scale
+
+
+def _check_chain(tensors: dict[str, torch.Tensor], indices: list[int], source: str) -> None:
+    """Each layer reads what the one before makes, the last makes RGB, the size is sane."""
+    resolution = 4 * 2 ** (len(indices) - 1)
+    if resolution > MAX_RESOLUTION:
+        raise ModelError(source, f"{len(indices)} layers would make {resolution}-px images; at most {MAX_RESOLUTION}")
+    shapes = [tuple(tensors[f"main.{i}.weight"].shape) for i in indices]
+    for position, (inputs, outputs, height, width) in enumerate(shapes):
+        if min(inputs, outputs) < 1 or (height, width) != (4, 4):
+            raise ModelError(source, f"main.{indices[position]}.weight has shape {shapes[position]}, "
+                                     "not (in, out, 4, 4)")
+        if position and inputs != shapes[position - 1][1]:
+            raise ModelError(source, f"main.{indices[position]}.weight reads {inputs} channels but the layer "
+                                     f"before makes {shapes[position - 1][1]}")
+    if shapes[-1][1] != 3:
+        raise ModelError(source, f"the last layer makes {shapes[-1][1]} channels, not 3 (RGB)")
+

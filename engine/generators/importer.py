@@ -19,7 +19,9 @@ from safetensors.torch import save_file
 
 from engine.generators.card import CARD_FILE
 from engine.generators.checkpoints import read_checkpoint, sniff
+from engine.generators.device import choose_placement
 from engine.generators.errors import ModelError
+from engine.generators.loading import build_generator
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _FORMATS = {"torch-zip": "PyTorch checkpoint", "pickle": "NVIDIA network pickle", "safetensors": "safetensors"}
@@ -43,6 +45,7 @@ def import_model(source: Path, name: str, models_root: Path) -> Path:
     folder = models_root / name
     if folder.exists():
         raise ModelError(folder, "already exists; choose another name or remove it first")
+    build_generator(card, tensors, choose_placement("cpu"), str(source)).check(str(source))  # refuse what cannot play
     folder.mkdir(parents=True)
     weights = folder / "generator.safetensors"
     save_file({k: v.contiguous().to(torch.float32) for k, v in tensors.items()}, str(weights))

@@ -36,16 +36,24 @@ def load_generator(path_or_name: str | Path = DEFAULT_MODEL, device: str | torch
     where = resolve_model(path_or_name)
     if where.is_dir():
         card = ModelCard.read(where / CARD_FILE)
-        weights = where / card.weights
+        weights = (where / card.weights).resolve()
+        if not weights.is_relative_to(where.resolve()):
+            raise ModelError(where / CARD_FILE, f"weights {card.weights!r} lead out of the model's folder")
         tensors = read_safetensors(weights)
-        return _build(card, tensors, placement, str(weights))
+        return build_generator(card, tensors, placement, str(weights))
     tensors, card = read_checkpoint(where)
-    return _build(card, tensors, placement, str(where))
+    return build_generator(card, tensors, placement, str(where))
 
 
-def _build(card: ModelCard, tensors: dict[str, torch.Tensor], placement: Placement, source: str) -> Generator:
+def build_generator(card: ModelCard, tensors: dict[str, torch.Tensor], placement: Placement, source: str) -> Generator:
     architecture = ARCHITECTURES.get(card.architecture)
     if architecture is None:
         known = ", ".join(sorted(ARCHITECTURES))
         raise ModelError(source, f"unknown architecture {card.architecture!r} (known: {known})")
-    return architecture(card, tensors, placement, source)
+    problem = card.problem()
+    if problem:
+        raise ModelError(source, problem)
+    try:
+        return architecture(card, tensors, placement, source)
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:  # shapes torch cannot put together
+        raise ModelError(source, f"the weights do not fit together ({str(exc).splitlines()[0][:160]})") from None

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.generators.base import Generator
-from engine.generators.card import ModelCard
+from engine.generators.card import MAX_RESOLUTION, ModelCard
 from engine.generators.device import Placement
 from engine.generators.errors import ModelError
 
@@ -164,8 +164,10 @@ class StyleGAN2Generator(Generator):
         try:
             self.config = config_from_tensors(tensors, float(clamp) if clamp is not None else None)
             self.net = StyleGAN2Network(self.config, tensors).eval().to(placement.device)
-        except (KeyError, ValueError) as exc:
-            raise ModelError(source, f"not a complete StyleGAN2 generator ({exc})") from None
+        except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+            raise ModelError(source, f"not a complete StyleGAN2 generator ({str(exc)[:160]})") from None
+        if self.config.resolution > MAX_RESOLUTION:
+            raise ModelError(source, f"{self.config.resolution}-px images; at most {MAX_RESOLUTION}")
         if "w_avg" not in tensors:
             raise ModelError(source, "StyleGAN2 weights lack w_avg (re-import the checkpoint)")
         self.z_dim, self.w_dim = self.config.z_dim, self.config.w_dim

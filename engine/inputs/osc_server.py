@@ -42,6 +42,9 @@ SCHEDULE_HORIZON = 3600.0  # seconds: a time tag further ahead is a sender's clo
 PACKETS_PER_SECOND = 4000  # beyond this, datagrams are read and dropped unparsed
 SUBSCRIBER_LIMIT = 8
 SUBSCRIPTION_SECONDS = 600.0
+EXPOSED_SUBSCRIPTION_SECONDS = 30.0  # open to any sender: an answer address may be spoofed
+ANSWER_INTERVAL = 0.25  # seconds between two answers to one address (a /status flood is not amplified)
+ANSWERED_KEPT = 1024
 FEEDBACK_EVERY = 1.0
 RECEIVE_BUFFER = 1 << 20
 
@@ -148,6 +151,7 @@ class OscServer:
         # owned by the socket thread:
         self._subscribers: OrderedDict[tuple[str, int], float] = OrderedDict()
         self._requests: deque[tuple[str, int]] = deque(maxlen=64)
+        self._answered: OrderedDict[str, float] = OrderedDict()  # sender host -> when last answered
         self._broadcast_at = 0.0
         # published by the frame loop, read by the socket thread:
         self._status: Status | None = None
@@ -166,13 +170,15 @@ class OscServer:
         except OSError:
             pass
         self.host, self.port = self._socket.getsockname()[:2]
+        self.exposed = not ipaddress.ip_address(self.host).is_loopback and not self.allow
+        self.subscription_seconds = EXPOSED_SUBSCRIPTION_SECONDS if self.exposed else SUBSCRIPTION_SECONDS
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_read.setblocking(False)
         self._wake_write.setblocking(False)
         self._stop = threading.Event()
         self._window = (0.0, 0)
         self._thread = threading.Thread(target=self._serve, name="osc-server", daemon=True)
-        if not ipaddress.ip_address(self.host).is_loopback and not self.allow:
+        if self.exposed:
             log.warning("OSC listens on %s:%d for any sender; --osc-allow limits who may control the show",
                         self.host, self.port)
 
@@ -305,6 +311,9 @@ class OscServer:
                 self.problems.warning(f"rejected {address}" if known else "unknown", f"OSC: ignored {exc}")
             return
         if binding is None and is_query(address):
+            if self.exposed and not self._may_answer(sender[0], now):
+                c.flooded += 1
+                return
             self._subscribe(sender, now)
             if self._status is None:
                 self._requests.append(sender)  # no frame shown yet: answered with the first
@@ -320,6 +329,18 @@ class OscServer:
         if not self.queue.put(Incoming(command, sender, now, due)):
             c.flooded += 1
             self.problems.warning("queue", "OSC: the command queue is full; dropping commands")
+
+    def _may_answer(self, host: str, now: float) -> bool:
+        """Open to any sender, at most one answer per ANSWER_INTERVAL to one address: a flood of
+        spoofed /status requests cannot turn the show into an amplifier."""
+        last = self._answered.pop(host, None)
+        if last is not None and now - last < ANSWER_INTERVAL:
+            self._answered[host] = last
+            return False
+        self._answered[host] = now
+        while len(self._answered) > ANSWERED_KEPT:
+            self._answered.popitem(last=False)
+        return True
 
     def _subscribe(self, sender: tuple[str, int], now: float) -> None:
         self._subscribers.pop(sender, None)
@@ -344,7 +365,7 @@ class OscServer:
         if status is None:
             return
         for sender, since in list(self._subscribers.items()):
-            if now - since > SUBSCRIPTION_SECONDS:
+            if now - since > self.subscription_seconds:
                 del self._subscribers[sender]
         self._send(status_datagram(status), self.targets + [s for s in self._subscribers if s not in self.targets])
 

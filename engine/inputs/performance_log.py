@@ -18,7 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
 
-from engine.commands import Command, SetFader
+from engine.commands import Command, SetFader, Slew
 from engine.inputs.addresses import ControlError, check
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,9 @@ class PerformanceLog:
     def keyframe_rate(self, tick: int, rate: Fraction) -> None:
         self._write({"tick": tick, "keyframe_rate": rate_text(rate)})
 
+    def slew(self, tick: int, slew: Slew) -> None:
+        self._write({"tick": tick, "slew": slew.speed, "to": slew.to})
+
     def frames(self, tick: int, skipped: int = 0, stand_in: bool = False) -> None:
         """Live frames the replay will not match: ``skipped`` ticks before ``tick``, or a stand-in at it."""
         if skipped:
@@ -114,6 +117,7 @@ class RecordedPerformance:
     header: dict[str, Any]
     commands: list[LoggedCommand] = field(default_factory=list)
     rates: list[tuple[int, Fraction]] = field(default_factory=list)
+    slews: list[tuple[int, Slew]] = field(default_factory=list)
     end: int = 0
     skipped: set[int] = field(default_factory=set)  # ticks never shown live
     stand_ins: set[int] = field(default_factory=set)  # ticks shown live with a stand-in keyframe
@@ -163,6 +167,13 @@ def _record(performance: RecordedPerformance, record: dict[str, Any]) -> None:
         performance.end = _tick(record, "end")
     elif "keyframe_rate" in record:
         performance.rates.append((_tick(record), parse_rate(record["keyframe_rate"])))
+    elif "slew" in record:
+        speed, to = record["slew"], record.get("to")
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.9 <= speed <= 1.1:
+            raise ValueError(f"'slew' must be a speed near 1, got {speed!r}")
+        if to is not None and (isinstance(to, bool) or not isinstance(to, (int, float)) or not math.isfinite(to)):
+            raise ValueError(f"'to' must be a show time, got {to!r}")
+        performance.slews.append((_tick(record), Slew(float(speed), None if to is None else float(to))))
     elif "skipped" in record:
         tick, skipped = _tick(record), _tick(record, "skipped")
         performance.skipped.update(range(max(0, tick - skipped), tick))

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from engine.commands import Quit, SetKeyframeRate, ToggleFullscreen
+from engine.commands import Quit, SetKeyframeRate, Slew, ToggleFullscreen
+from engine.loop.anchor_lock import AnchorLock
 from engine.loop.clock import Key
 from engine.loop.compositor import Compositor
 from engine.loop.housekeeping import Housekeeping
@@ -56,6 +58,7 @@ class LoopParts:
     housekeeping: Housekeeping | None = None
     rate_policy: KeyframeRatePolicy | None = None  # live only: the keyframe rate follows the generator
     recorder: RecorderOutput | None = None
+    anchor: Callable[[], float] | None = None  # an anchored show's time by the wall clock, now
 
 
 class FrameLoop:
@@ -70,6 +73,7 @@ class FrameLoop:
         self._next_second = 0.0
         self._next_log = 0.0
         self._stand_ins_before = 0
+        self._lock = AnchorLock(float(parts.state.clock.fps)) if parts.anchor is not None else None
         parts.intake.add_routes({**parts.outputs.routes(), Quit: lambda command: self.quit(),
                                  ToggleFullscreen: lambda command: self._toggle_fullscreen()})
 
@@ -152,6 +156,11 @@ class FrameLoop:
                 log.info("keyframes at %g/s of show time from now (the generator makes %.0f/s)", float(rate),
                          p.runahead.capacity())
                 p.intake.post(SetKeyframeRate(rate))
+        if self._lock is not None and p.anchor is not None and not p.state.moved:
+            correction = self._lock.update(frame.time, p.anchor())
+            if correction is not None:
+                kind, value = correction
+                p.intake.post(Slew(value) if kind == "speed" else Slew(to=value))
         if frame.tick and time.perf_counter() >= self._next_log + LOG_EVERY:
             self._next_log = time.perf_counter()
             self._log_stats()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.commands import Command, LoadShow, SetKeyframeRate
+from engine.commands import Command, LoadShow, SetKeyframeRate, Slew
 from engine.inputs.addresses import ControlError
 from engine.inputs.keys import key_commands
 from engine.inputs.osc_server import OscServer
@@ -65,12 +65,14 @@ class CommandIntake:
         self._keys = keys
         self._posted: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._replay: dict[int, list[LoggedCommand]] = defaultdict(list)
-        self._rates: dict[int, list[SetKeyframeRate]] = defaultdict(list)
+        self._own: dict[int, list[Command]] = defaultdict(list)  # the loop's own commands, logged by tick
         if replay is not None:
             for logged in replay.commands:
                 self._replay[logged.tick].append(logged)
             for tick, rate in replay.rates:
-                self._rates[tick].append(SetKeyframeRate(rate))
+                self._own[tick].append(SetKeyframeRate(rate))
+            for tick, slew in replay.slews:
+                self._own[tick].append(slew)
         self._waiting: list[_Waiting] = []
         self._problems = RateLimitedLog(log)
 
@@ -95,8 +97,8 @@ class CommandIntake:
             except queue.Empty:
                 break
             self._apply(tick, command)
-        for rate in self._rates.pop(tick, ()):
-            self._apply(tick, rate, lead=0)
+        for own in self._own.pop(tick, ()):
+            self._apply(tick, own, lead=0)
         for logged in self._replay.pop(tick, ()):
             self._apply(tick, logged.command, lead=logged.lead)
         self.state.step(tick)
@@ -138,6 +140,8 @@ class CommandIntake:
             return
         if isinstance(applied.logged, SetKeyframeRate):
             self.record.keyframe_rate(applied.shows_from, applied.logged.rate)
+        elif isinstance(applied.logged, Slew):
+            self.record.slew(applied.shows_from, applied.logged)
         elif applied.logged.REPLAYED and applied.logged.address:
             self.record.command(tick, applied.logged, applied.lead, tick if due else None)
 

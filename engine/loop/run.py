@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.commands import ShowLoaded
 from engine.frames import FrameSource
+from engine.generators.errors import ModelError
 from engine.inputs.bindings import Binding, load_bindings
 from engine.inputs.osc_server import OscServer
 from engine.inputs.performance_log import PerformanceLog, RecordedPerformance, rate_text, read_performance
@@ -114,7 +115,11 @@ class _Build:
         lookahead = max(2, round(LOOKAHEAD_SECONDS * self.fps))
         self.runahead = RunAhead(self.program.generator, lambda: self.state.plan, lookahead, self.exact, end=end)
         if rate is None:
-            rate = starting_rate(self.fps, 1.0 / self.runahead.calibrate())
+            try:
+                rate = starting_rate(self.fps, 1.0 / self.runahead.calibrate())
+            except (RuntimeError, ValueError) as exc:  # weights that load but cannot make a frame
+                raise ModelError(self.program.generator.card.name,
+                                 f"cannot make a frame ({str(exc).splitlines()[0][:160]})") from None
         self.state = ShowState(source, self.program.dim, ShowClock(self.fps, start, rate), self.runahead)
         w, h = self.display.size
         settings = replace(self.program.settings, width=w, height=h)
@@ -133,10 +138,10 @@ def _show_loader(program: Program, folder: Path | None, intake: CommandIntake,
         if program.show is not None and show.settings.model != program.show.settings.model:
             log.warning("%s asks for model %s; it plays on %s (models do not change live)", path.name,
                         show.settings.model, program.generator.card.name)
-        portraits = registry.sequence if registry is not None and program.show and path == program.show.path.resolve() \
-            else None
-        try:
-            return ShowLoaded(name, Timeline(show, program.dim, portraits))
+        playing = program.show is not None and path == program.show.path.resolve()
+        portraits = registry.sequence if registry is not None and playing else None
+        try:  # the show that is playing goes on where it is: no portrait comes back
+            return ShowLoaded(name, Timeline(show, program.dim, portraits), None if playing else 0.0)
         except ValueError as exc:
             raise ShowError(path, 1, str(exc)) from None
 
@@ -177,14 +182,16 @@ class LiveRun:
         fps = options.fps or Fraction(refresh or 60).limit_denominator(1001)
         process.configure(program.generator.placement, live=True, software_gl=is_software(display.ctx))
         self.options = options
-        source, registry, start = program.source, None, options.start
+        source, registry, start, anchor = program.source, None, options.start, None
         if program.show is not None and isinstance(source, Timeline):
             show = program.show
             registry = Registry.for_show(show.path, show.settings.seed, program.dim, source.portraits.min_distance)
             source = Timeline(show, program.dim, registry.sequence)
-            if start is None:
-                anchored = show_time_at(show, dt.datetime.now().astimezone())
-                start = anchored if anchored is not None else registry.show_time
+            if show.settings.anchor is not None and start is None:
+                anchor = lambda: show_time_at(show, dt.datetime.now().astimezone()) or 0.0  # noqa: E731
+                start = anchor()
+            elif start is None:
+                start = registry.show_time
         start = start or 0.0
         self.build = build = _Build(program, display, fps, exact=False)
         rate = build.make(source, start, options.keyframes)
@@ -216,7 +223,7 @@ class LiveRun:
         policy = None if options.keyframes else KeyframeRatePolicy(fps, rate)
         parts = LoopParts(display, DisplayPacer(float(fps), display.vsync), build.state, build.runahead,
                           build.compositor, Outputs(outputs), intake, FrameStats(float(fps)), housekeeping, policy,
-                          self.recorder)
+                          self.recorder, anchor)
         self.loop = FrameLoop(parts, None if options.duration is None else round(options.duration * fps), exact=False)
         if options.stats:
             outputs.append(StatsPanelOutput(lambda tick: _panel_lines(self.loop, tick), display.size[1],
@@ -271,8 +278,6 @@ def _exact(program: Program, display: Display, fps: Fraction, start: float, rate
     build.make(program.source, start, rate, end=frames)
     recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, exact=True)
     recorder.start(output)
-    if recorder.recorder is None:
-        raise RecordError(f"{output}: cannot write there")
     intake = CommandIntake(build.state, replay=replay)
     if replay is not None:
         intake.loader = _show_loader(program, shows, intake, None)

@@ -37,6 +37,7 @@ from engine.commands import (
     SetKeyframeRate,
     SetTempo,
     ShowLoaded,
+    Slew,
     TapTempo,
     WalkSeed,
 )
@@ -52,6 +53,9 @@ LOOK_FADERS = ("/vernissage/render/grain", "/vernissage/render/brightness", "/ve
                "/vernissage/render/fade")
 ON_BEAT = (GoToCue, NextCue, NextFace, WalkSeed, MorphTo)  # land on a beat when the tempo is locked
 URGENT_TICKS = 4  # frames of a change that must be ready for it to show at once
+MOVES_IN_TIME = (GoToCue, NextCue, NextFace, Pause, Seek, ShowLoaded, ScaleSpeed, SetTempo, TapTempo, LockTempo,
+                 BeatsPerFace)
+SPEED_FADERS = ("/vernissage/walk/speed", "/vernissage/walk/rate")
 
 
 class CommandRefused(ValueError):
@@ -130,12 +134,14 @@ class ShowState:
         self._sources: dict[int, LiveSource] = {0: LiveSource(source)}
         self._epoch = 0
         self._smoothing: dict[str, tuple[float, float, int]] = {}  # fader -> (target, per-tick factor, lead)
+        self.moved = False  # a performer moved the show in time: an anchored show stops following the clock
         self._handlers: dict[type, Callable[[int, Command], Applied]] = {
             GoToCue: self._go_to_cue, NextCue: self._next_cue, Pause: self._pause, Seek: self._seek,
             ShowLoaded: self._show_loaded, ReloadShow: self._reload, SetFader: self._fader,
             ScaleSpeed: self._scale_speed, WalkSeed: self._walk_seed, MorphTo: self._morph_to,
             NextFace: self._next_face, SetTempo: self._tempo_bpm, TapTempo: self._tempo_tap,
             LockTempo: self._tempo_lock, BeatsPerFace: self._tempo_beats, SetKeyframeRate: self._keyframe_rate,
+            Slew: self._slew,
         }
         self.plan = self._published()
 
@@ -220,7 +226,10 @@ class ShowState:
         """
         self._lead = lead
         try:
-            return self._handlers[type(command)](tick, command)
+            applied = self._handlers[type(command)](tick, command)
+            if isinstance(command, MOVES_IN_TIME) or (isinstance(command, SetFader) and command.fader in SPEED_FADERS):
+                self.moved = True
+            return applied
         finally:
             self._lead = None
             self.plan = self._published()
@@ -363,6 +372,13 @@ class ShowState:
         assert isinstance(command, ShowLoaded)
         at = self._switch(tick, self.latest.with_base(command.source), command.start)
         return self._applied(tick, at, command)
+
+    def _slew(self, tick: int, command: Command) -> Applied:
+        """An anchored show meets the wall clock again (engine.loop.anchor_lock)."""
+        assert isinstance(command, Slew)
+        at = self._change(tick, lambda at: self.clock.speed_plan(at, command.speed) if command.to is None
+                          else self.clock.seek_plan(at, command.to))
+        return Applied(at, command, at - tick)
 
     def _reload(self, tick: int, command: Command) -> Applied:
         """The show file changed: its new version from the next ready tick on, live changes kept."""

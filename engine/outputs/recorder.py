@@ -114,7 +114,7 @@ class LiveRecorder:
         if self._yuv is not None:
             self._yuv.release()
             self._yuv = None
-        written = self._writer.frames_written
+        written = self._sink.frames_on_disk  # what a player gets from the file, not what was encoded
         if self._writer.error and self.stopped_because is None:
             self.stopped_because = self._writer.error
         log.info("recording closed: %d frames in %s", written, self.path)
@@ -122,10 +122,10 @@ class LiveRecorder:
 
 
 def open_recorder(ctx: moderngl.Context, path: Path, fps: float | Fraction, size: tuple[int, int],
-                  flipped: bool, exact: bool = False) -> LiveRecorder | None:
-    """A recorder, or None with one line when the file cannot be opened (the show goes on)."""
+                  flipped: bool) -> LiveRecorder | None:
+    """A live recorder, or None with one line when the file cannot be opened (the show goes on)."""
     try:
-        return LiveRecorder(ctx, path, fps, size, flipped, exact=exact)
+        return LiveRecorder(ctx, path, fps, size, flipped)
     except RecordError as exc:
         log.error("cannot record: %s (the show goes on)", exc)
         return None
@@ -154,9 +154,12 @@ class RecorderOutput(Output):
         self.recordings: list[dict[str, Any]] = []
 
     def start(self, path: Path) -> None:
-        """Record to ``path`` from the next frame (one recording at a time)."""
-        if self.recorder is None:
-            self.recorder = open_recorder(self.ctx, path, self.fps, self.size, self.flipped, exact=self.exact)
+        """Record to ``path`` from the next frame (one recording at a time). Live, a file that
+        cannot be opened is one line and the show goes on; exact, it is a RecordError."""
+        if self.recorder is None and self.exact:
+            self.recorder = LiveRecorder(self.ctx, path, self.fps, self.size, self.flipped, exact=True)
+        elif self.recorder is None:
+            self.recorder = open_recorder(self.ctx, path, self.fps, self.size, self.flipped)
         else:
             log.warning("already recording to %s; %s not started", self.recorder.path, path)
 

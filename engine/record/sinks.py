@@ -7,6 +7,7 @@ shows frame i at exactly i / fps and the file holds exactly the frames written.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -16,6 +17,8 @@ from typing import Protocol
 import av
 import numpy as np
 from PIL import Image
+
+from engine.record.fragments import FragmentFile
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 BT709 = 1  # ISO/IEC 23091-4 code for BT.709 primaries, transfer and matrix
@@ -32,6 +35,10 @@ class FrameSink(Protocol):
     path: Path
     frames_written: int
     accepts_yuv420: bool
+
+    @property
+    def frames_on_disk(self) -> int:
+        """Frames the output holds now, as a player will show them."""
 
     def convert(self, frame: np.ndarray) -> object:
         """The frame in the form :meth:`write` stores; thread-safe, so a writer can run it
@@ -71,27 +78,37 @@ class VideoFile:
         fps: frames per second (a Fraction or float; 29.97 -> 30000/1001).
         size: (width, height); H.264 yuv420p needs both even.
         quality: "final" or "live" (see :func:`video_codec`).
-        fragmented: write a fragmented MP4, playable up to the last fragment even if the
-            process dies or the disk fills before close (used for live recording).
+        fragmented: live recording: an MP4/MOV written one whole fragment (about a second)
+            at a time, so the file plays to its last fragment if the process dies or the
+            disk fills (engine.record.fragments); Matroska plays to its last frame anyway.
     """
 
     def __init__(self, path: Path, fps: float | Fraction, size: tuple[int, int],
                  quality: str = "final", fragmented: bool = False) -> None:
         self.path = Path(path)
-        self.frames_written = 0
+        self.frames_written = 0  # frames handed to the encoder
+        self._complete = False
         width, height = size
-        spec = video_codec(self.path.suffix.lower(), quality)
+        suffix = self.path.suffix.lower()
+        spec = video_codec(suffix, quality)
         if spec.pix_fmt == "yuv420p" and (width % 2 or height % 2):
             raise RecordError(f"{self.path}: H.264 needs an even width and height, got {width}x{height}")
-        mp4 = self.path.suffix.lower() in (".mp4", ".mov")  # Matroska is playable to its last frame anyway
-        options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} if fragmented and mp4 else {}
+        rate = Fraction(fps).limit_denominator(1001)
+        self._fragments: FragmentFile | None = None
+        codec_options = dict(spec.options)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._container = av.open(str(self.path), mode="w", options=options)
-            rate = Fraction(fps).limit_denominator(1001)
-            self._stream = self._container.add_stream(spec.codec, rate=rate, options=spec.options)
+            if fragmented and suffix in (".mp4", ".mov"):
+                self._fragments = FragmentFile(self.path)
+                self._container = av.open(self._fragments, mode="w", format=suffix[1:],
+                                          options={"movflags": "frag_keyframe+empty_moov+default_base_moof"})
+                codec_options["g"] = str(max(1, round(rate)))  # a keyframe, so a fragment, each second
+            else:
+                self.path.open("ab").close()  # FFmpeg opens the file at the first write: fail now instead
+                self._container = av.open(str(self.path), mode="w")
+            self._stream = self._container.add_stream(spec.codec, rate=rate, options=codec_options)
         except (OSError, av.error.FFmpegError) as exc:
-            raise RecordError(f"{self.path}: cannot open for writing ({exc})") from None
+            raise RecordError(f"{self.path}: cannot open for writing ({getattr(exc, 'strerror', None) or exc})") from None
         self._stream.width, self._stream.height = width, height
         self._stream.pix_fmt = spec.pix_fmt
         self._stream.time_base = 1 / rate
@@ -100,6 +117,15 @@ class VideoFile:
         codec.color_primaries = codec.color_trc = codec.colorspace = BT709
         codec.color_range = 1  # limited ("TV") range, what players expect of H.264/ProRes
         self.accepts_yuv420 = spec.pix_fmt == "yuv420p"
+
+    @property
+    def frames_on_disk(self) -> int:
+        """Frames the file holds now, as a plain decoder will play them."""
+        if self._fragments is not None:
+            return self._fragments.samples
+        if self._complete:
+            return self.frames_written
+        return count_frames(self.path) if self.path.suffix.lower() == ".mkv" else 0
 
     def convert(self, frame: np.ndarray) -> av.VideoFrame:
         """An RGB frame, or yuv420p planes converted on the GPU (engine.render.yuv), as the
@@ -115,20 +141,40 @@ class VideoFile:
         try:
             self._container.mux(self._stream.encode(video))
         except (OSError, av.error.FFmpegError) as exc:
-            raise RecordError(f"{self.path}: write failed at frame {self.frames_written} ({exc})") from None
+            raise RecordError(f"{self.path}: write failed at frame {self.frames_written} "
+                              f"({getattr(exc, 'strerror', None) or exc})") from None
         self.frames_written += 1
 
     def close(self) -> None:
-        """Flush the encoder and write the trailer; the file is complete after this."""
+        """Flush the encoder and write the trailer; RecordError (one line) if any of it failed."""
+        problem = None
         try:
             self._container.mux(self._stream.encode(None))
-        except (OSError, av.error.FFmpegError):
-            pass  # a full disk at the flush loses the last few frames, not the file
+        except (OSError, av.error.FFmpegError) as exc:
+            problem = getattr(exc, "strerror", None) or str(exc)
+        try:
+            self._container.close()
+        except (OSError, av.error.FFmpegError) as exc:
+            problem = problem or getattr(exc, "strerror", None) or str(exc)
         finally:
-            try:
-                self._container.close()
-            except (OSError, av.error.FFmpegError) as exc:
-                raise RecordError(f"{self.path}: closing failed ({exc})") from None
+            if self._fragments is not None:
+                self._fragments.close()
+        if problem is not None:
+            raise RecordError(f"{self.path}: finishing the file failed ({problem}); "
+                              f"it holds {self.frames_on_disk} of {self.frames_written} frames")
+        self._complete = True
+
+
+def count_frames(path: Path) -> int:
+    """Frames a plain decoder gets from ``path`` (0 if it cannot be read at all)."""
+    count = 0
+    try:
+        with av.open(str(path)) as container:
+            for _ in container.decode(video=0):
+                count += 1
+    except (OSError, av.error.FFmpegError):
+        pass
+    return count
 
 
 class PngSequence:
@@ -146,6 +192,8 @@ class PngSequence:
     def __init__(self, directory: Path, compress_level: int = 1, workers: int = 2) -> None:
         self.path = Path(directory)
         self.frames_written = 0
+        self.frames_on_disk = 0  # files saved whole
+        self._saved_lock = threading.Lock()
         self.compress_level = compress_level
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -165,6 +213,8 @@ class PngSequence:
         try:
             Image.fromarray(frame).save(temporary, format="PNG", compress_level=self.compress_level)
             os.replace(temporary, target)
+            with self._saved_lock:
+                self.frames_on_disk += 1
         except OSError as exc:
             temporary.unlink(missing_ok=True)
             raise RecordError(f"{target}: write failed ({exc.strerror or exc})") from None

@@ -1,7 +1,8 @@
 """Show scripts: the TOML format, validation with file:line errors, the timeline, the registry."""
 
 from engine.show.errors import ShowError
-from engine.show.registry import PortraitSequence, Registry
+from engine.show.portraits import PortraitSequence
+from engine.show.registry import Registry
 from engine.show.schema import CUE_KINDS, Show, load_show
 from engine.show.timeline import Timeline
 

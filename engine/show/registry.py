@@ -1,35 +1,45 @@
-"""The never-repeat registry: every portrait an exhibition has shown, kept across restarts.
+"""The never-repeat registry: how far an exhibition has got, kept across restarts.
 
-Portrait n of a show is a pure function of (show seed, n): candidates are drawn from a
-seeded stream and any candidate within ``min_distance`` of an earlier portrait is skipped.
-The registry persists that sequence and how far the show has got, so a restarted
-installation resumes past every face it already showed. Writes are atomic (temporary
-file, fsync, rename, fsync of the folder): a power cut leaves the old file or the new one.
+Portrait n of a show is a pure function of (show seed, n) (engine.show.portraits), so the
+registry only needs to know how far the show got: the furthest show time reached and the
+portraits shown. A restarted installation resumes there, past every face it already showed.
+It is a few bytes, written atomically (temporary file, fsync, rename, fsync of the folder),
+and the previous version is kept beside it (``.prev``): a power cut leaves the old file or
+the new one, and a lost or corrupt file falls back to the one before. Anything unreadable,
+valid JSON or not, is moved aside (``.bad``) with one line, never a traceback at every start.
+
+Registries written by the first version listed every seed shown; on first read those seeds
+are kept, once, in ``<show>.registry-excluded.json``, and never picked again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from engine.latent import latent_from_seed
+from engine.show.portraits import PortraitSequence
 
 log = logging.getLogger(__name__)
-_CANDIDATE_STREAM = 7_000_001  # keeps portrait candidates apart from the show's other seeds
+VERSION = 2
+MAX_PORTRAITS = 2**59
+MAX_SHOW_TIME = 1e12
 
 
-def atomic_write_json(path: Path, data: object) -> None:
+def atomic_write_json(path: Path, data: object, keep_previous: bool = False) -> None:
     """Replace ``path`` with ``data`` as JSON so that readers see the old or the new file only."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with temporary.open("w", encoding="utf-8") as f:
         json.dump(data, f, separators=(",", ":"))
         f.flush()
         os.fsync(f.fileno())
+    if keep_previous and path.exists():
+        os.replace(path, path.with_name(path.name + ".prev"))
     os.replace(temporary, path)
     directory = os.open(path.parent, os.O_RDONLY)
     try:
@@ -38,39 +48,41 @@ def atomic_write_json(path: Path, data: object) -> None:
         os.close(directory)
 
 
-class PortraitSequence:
-    """Seeds of portraits 0, 1, 2, ... for one show; never the same face, never too close."""
+@dataclass(frozen=True)
+class Progress:
+    """What a registry file says, checked."""
 
-    def __init__(self, show_seed: int, dim: int, min_distance: float = 0.0, accepted: list[int] | None = None,
-                 skipped: int = 0) -> None:
-        self.show_seed, self.dim, self.min_distance = show_seed, dim, min_distance
-        self.accepted: list[int] = list(accepted or [])
-        self.skipped = skipped  # candidates rejected so far (too close or already shown)
-        self._latents = [latent_from_seed(s, dim) for s in self.accepted]
-        self._lock = threading.Lock()
+    shown: int
+    show_time: float
+    excluded: tuple[int, ...] = ()  # seeds shown under version 1
 
-    def _candidate(self, j: int) -> int:
-        rng = np.random.Generator(np.random.PCG64([self.show_seed, _CANDIDATE_STREAM, j]))
-        return int(rng.integers(0, 2**31))
 
-    def seed(self, n: int) -> int:
-        """Seed of portrait ``n`` (extends the sequence as needed)."""
-        with self._lock:
-            while len(self.accepted) <= n:
-                seed = self._candidate(len(self.accepted) + self.skipped)
-                z = latent_from_seed(seed, self.dim)
-                if seed in self.accepted or self._too_close(z):
-                    self.skipped += 1
-                    continue
-                self.accepted.append(seed)
-                self._latents.append(z)
-            return self.accepted[n]
+def _whole(value: Any, name: str, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < high:
+        raise ValueError(f"'{name}' must be a whole number from 0, got {value!r}"[:120])
+    return value
 
-    def _too_close(self, z: np.ndarray) -> bool:
-        if self.min_distance <= 0 or not self._latents:
-            return False
-        shown = np.asarray(self._latents)
-        return bool(np.min(np.linalg.norm(shown - z, axis=1)) < self.min_distance)
+
+def parse_registry(data: Any, show_seed: int, dim: int) -> Progress:
+    """The progress in a registry document; ValueError (one line) for anything else."""
+    if not isinstance(data, dict):
+        raise ValueError(f"not a registry (a {type(data).__name__})")
+    if data.get("version") not in (1, VERSION):
+        raise ValueError(f"unknown version {data.get('version')!r}"[:80])
+    if data.get("show_seed") != show_seed or data.get("dim") != dim:
+        raise ValueError("made for another seed or model")
+    shown = _whole(data.get("shown"), "shown", MAX_PORTRAITS)
+    show_time = data.get("show_time")
+    if isinstance(show_time, bool) or not isinstance(show_time, (int, float)) or not math.isfinite(show_time) \
+            or not 0 <= show_time <= MAX_SHOW_TIME:
+        raise ValueError(f"'show_time' must be seconds from 0, got {show_time!r}"[:120])
+    excluded: tuple[int, ...] = ()
+    if data["version"] == 1:
+        accepted = data.get("accepted", [])
+        if not isinstance(accepted, list) or len(accepted) > 10_000_000:
+            raise ValueError("'accepted' must be a list of seeds")
+        excluded = tuple(_whole(s, "accepted", 2**63) for s in accepted)
+    return Progress(shown, float(show_time), excluded)
 
 
 class Registry:
@@ -86,22 +98,34 @@ class Registry:
 
     @classmethod
     def for_show(cls, show_path: Path, show_seed: int, dim: int, min_distance: float) -> Registry:
-        """Open (or start) the registry of ``show_path``; a corrupt file is kept aside, not lost."""
+        """Open (or start) the registry of ``show_path``; what cannot be read is kept aside, not lost."""
         path = show_path.with_name(show_path.stem + ".registry.json")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("show_seed") != show_seed or data.get("dim") != dim:
-                raise ValueError("made for another seed or model")
-            sequence = PortraitSequence(show_seed, dim, min_distance, [int(s) for s in data["accepted"]],
-                                        int(data.get("skipped", 0)))
-            return cls(path, sequence, int(data["shown"]), float(data["show_time"]))
-        except FileNotFoundError:
-            pass
-        except (ValueError, KeyError, TypeError) as exc:
-            aside = path.with_name(path.name + ".bad")
-            os.replace(path, aside)
-            log.error("%s: unreadable registry (%s); kept as %s, starting a new one", path, exc, aside.name)
-        return cls(path, PortraitSequence(show_seed, dim, min_distance))
+        excluded_path = show_path.with_name(show_path.stem + ".registry-excluded.json")
+        excluded = _read_excluded(excluded_path)
+        for candidate in (path, path.with_name(path.name + ".prev")):
+            try:
+                progress = parse_registry(json.loads(candidate.read_text(encoding="utf-8")), show_seed, dim)
+            except FileNotFoundError:
+                continue
+            except (ValueError, TypeError, RecursionError, UnicodeDecodeError, OSError) as exc:
+                aside = candidate.with_name(candidate.name + ".bad")
+                try:
+                    os.replace(candidate, aside)
+                except OSError:
+                    aside = candidate
+                log.error("%s: unreadable registry (%s); kept as %s", candidate, str(exc)[:120], aside.name)
+                continue
+            if progress.excluded:
+                excluded = excluded | set(progress.excluded)
+                atomic_write_json(excluded_path, sorted(excluded))
+                log.info("%s: %d faces shown by the first registry format are kept out for good", path,
+                         len(progress.excluded))
+            registry = cls(path, PortraitSequence(show_seed, dim, min_distance, excluded),
+                           progress.shown, progress.show_time)
+            if candidate != path or progress.excluded:
+                registry.save()  # in today's format, in its place
+            return registry
+        return cls(path, PortraitSequence(show_seed, dim, min_distance, excluded))
 
     def mark(self, portrait: int, show_time: float) -> bool:
         """Record that ``portrait`` is on screen at ``show_time``; True if that was news."""
@@ -121,10 +145,19 @@ class Registry:
     def save(self) -> None:
         with self._lock:
             shown, show_time = self.shown, self.show_time
-        self.sequence.seed(max(shown - 1, 0))
-        atomic_write_json(self.path, {
-            "version": 1, "show_seed": self.sequence.show_seed, "dim": self.sequence.dim,
-            "shown": shown, "show_time": show_time,
-            "skipped": self.sequence.skipped,
-            "accepted": self.sequence.accepted,
-        })
+        atomic_write_json(self.path, {"version": VERSION, "show_seed": self.sequence.show_seed,
+                                      "dim": self.sequence.dim, "shown": shown, "show_time": show_time},
+                          keep_previous=True)
+
+
+def _read_excluded(path: Path) -> set[int]:
+    try:
+        seeds = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(seeds, list):
+            raise ValueError("not a list of seeds")
+        return {_whole(s, "seed", 2**63) for s in seeds}
+    except FileNotFoundError:
+        return set()
+    except (ValueError, TypeError, RecursionError, UnicodeDecodeError, OSError) as exc:
+        log.error("%s: unreadable list of faces kept out (%s); they may be shown again", path, str(exc)[:120])
+        return set()

@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.frames import Face, FrameSpec, Text
 from engine.latent import GreatCircleLoop, NoiseLoop, SphericalSpline, Wander, ease, latent_from_seed
-from engine.show.registry import PortraitSequence
+from engine.show.portraits import PortraitSequence
 from engine.show.schema import (
     Cue,
     FadeCue,
@@ -86,14 +86,15 @@ class Timeline:
         return None
 
     def locate(self, t: float) -> Position:
+        """Before 0 (an anchor still in the future) the show waits on its first frame."""
         total = self.duration
         cycle = 0
+        t = max(t, 0.0)
         if math.isfinite(total) and self.show.settings.loop:
             cycle = math.floor(t / total)
             t -= cycle * total
         elif math.isfinite(total):
             t = min(t, total)
-        t = max(t, 0.0)
         index = min(bisect.bisect_right(self._starts, t) - 1, len(self.show.cues) - 1)
         return Position(cycle, index, t - self._starts[index])
 
