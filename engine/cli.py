@@ -333,9 +333,11 @@ def _writable(path: Path) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from engine.generators.catalog import latent_dim_of
+    from engine.inputs.bindings import load_bindings
     from engine.show.schema import load_show
 
     show = load_show(args.show, latent_dim=latent_dim_of)
+    load_bindings(args.show)  # play reads the show's [[binding]] tables too
     length = f"{show.duration:g} s" if math.isfinite(show.duration) else "endless"
     print(f"{args.show}: ok ({len(show.cues)} cues, {length}{', loops' if show.settings.loop else ''})")
     return 0

@@ -300,8 +300,8 @@ def render(program: Program, output: Path, frames: int, start: float = 0.0, prog
         display.close()
     made = recorder.recordings[-1] if recorder.recordings else {"frames": 0, "stopped_because": "nothing written"}
     if made["stopped_because"] or made["frames"] != frames:
-        raise RecordError(f"{output}: incomplete, {made['frames']} of {frames} frames written "
-                          f"({made['stopped_because'] or 'interrupted'})")
+        reason = str(made["stopped_because"] or "interrupted").removeprefix(f"{output}: ")
+        raise RecordError(f"{output}: incomplete, {made['frames']} of {frames} frames in the file ({reason})")
     return RenderReport(output, made["frames"], time.perf_counter() - began)
 
 

@@ -59,7 +59,7 @@ class LiveRecorder:
         # a few seconds of slack for the encoder's start and the disk's hiccups, within a memory cap
         capacity = max(8, min(240, queue_bytes // frame_bytes))
         self._sink = sink
-        self._writer = AsyncWriter(sink, capacity=capacity, prepare=self._prepare)
+        self._writer = AsyncWriter(sink, capacity=capacity, prepare=self._prepare, quiet=exact)
         self._buffers = [ctx.buffer(reserve=frame_bytes) for _ in range(RING)]
         self._pending = 0  # frames read into the ring but not yet handed to the writer
         self.stopped_because: str | None = None

@@ -31,9 +31,11 @@ class AsyncWriter:
     """
 
     def __init__(self, sink: FrameSink, capacity: int = 8,
-                 prepare: Callable[[np.ndarray], object] | None = None) -> None:
+                 prepare: Callable[[np.ndarray], object] | None = None, quiet: bool = False) -> None:
+        """``quiet``: a failure is only kept in :attr:`error` (the caller reports it), not logged."""
         self.sink = sink
         self._prepare = prepare
+        self._quiet = quiet
         self.error: str | None = None
         self.dropped = 0
         self._queue: queue.Queue[object] = queue.Queue(maxsize=capacity)
@@ -103,7 +105,8 @@ class AsyncWriter:
     def _fail(self, message: str) -> None:
         self.error = message
         self._stopped.set()
-        log.error("recording stopped: %s (the show goes on)", message)
+        if not self._quiet:
+            log.error("recording stopped: %s (the show goes on)", message)
 
     def _close_sink(self) -> None:
         try:
