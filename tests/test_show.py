@@ -367,5 +367,5 @@ def test_style_mixing_changes_only_what_the_fine_layers_draw(tmp_path):
     plain = Timeline(load_show(write(tmp_path, base, "a.toml")), generator.z_dim)
     mixed = Timeline(load_show(write(tmp_path, base + "style_seed = 9\nstyle_from = 6\n", "b.toml")), generator.z_dim)
     other = Timeline(load_show(write(tmp_path, base.replace("seed = 1", "seed = 9"), "c.toml")), generator.z_dim)
-    a, b, c = (generate_images(generator, [tl(1.0)])[0].astype(int) for tl in (plain, mixed, other))
+    a, b, c = (generate_images(generator, [tl(1.0)])[0][0].astype(int) for tl in (plain, mixed, other))
     assert 0 < np.abs(a - b).mean() < np.abs(a - c).mean()

@@ -1,16 +1,46 @@
 """FrameSpecs -> generated images: each distinct face once, batched, blended for dissolves.
 
-Shared by the offline renderer and the live player's run-ahead worker, so both produce the
-same pixels for the same show time.
+The run-ahead worker makes every keyframe through here, live, offline and in replays, so all
+three produce the same pixels for the same show time. A portrait held for six seconds, or two
+portraits dissolving, is the same face or two across hundreds of keyframes: :class:`FaceImages`
+keeps recent faces' images, so each is generated once.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 import numpy as np
 import torch
 
 from engine.frames import Face, FrameSpec
 from engine.generators.base import Generator
+
+FACE_MEMORY = 128 << 20  # bytes of face images kept: thousands at 64 px, about 40 at 1024 px
+
+
+class FaceImages:
+    """Recently generated faces' images by face, at most ``limit`` bytes (one owner: the worker)."""
+
+    def __init__(self, limit: int = FACE_MEMORY) -> None:
+        self.limit = limit
+        self._images: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        image = self._images.get(key)
+        if image is not None:
+            self._images.move_to_end(key)
+        return image
+
+    def put(self, key: tuple, image: np.ndarray) -> None:
+        if key in self._images:
+            return
+        self._images[key] = image
+        self._bytes += image.nbytes
+        while self._bytes > self.limit and len(self._images) > 1:
+            _, dropped = self._images.popitem(last=False)
+            self._bytes -= dropped.nbytes
 
 
 def _latents(generator: Generator, faces: list[Face]) -> torch.Tensor:
@@ -26,17 +56,28 @@ def _latents(generator: Generator, faces: list[Face]) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def generate_images(generator: Generator, specs: list[FrameSpec]) -> np.ndarray:
-    """(B, H, W, 3) uint8 images, black where a spec has no face."""
+def generate_images(generator: Generator, specs: list[FrameSpec],
+                    known: FaceImages | None = None) -> tuple[np.ndarray, int]:
+    """(B, H, W, 3) uint8 images, black where a spec has no face, and how many faces went
+    through the network (faces in ``known`` do not)."""
     unique: dict[tuple, Face] = {}
     for spec in specs:
         for face, _ in spec.faces:
             unique.setdefault(face.key(), face)
-    keys = list(unique)
     images: dict[tuple, np.ndarray] = {}
-    if keys:
-        frames = generator.frames_from_w(_latents(generator, [unique[k] for k in keys])).cpu().numpy()
-        images = dict(zip(keys, frames))
+    missing = []
+    for key in unique:
+        image = known.get(key) if known is not None else None
+        if image is None:
+            missing.append(key)
+        else:
+            images[key] = image
+    if missing:
+        frames = generator.frames_from_w(_latents(generator, [unique[k] for k in missing])).cpu().numpy()
+        for key, frame in zip(missing, frames):
+            images[key] = frame
+            if known is not None:
+                known.put(key, frame)
     size = generator.resolution
     out = np.zeros((len(specs), size, size, 3), np.uint8)
     for i, spec in enumerate(specs):
@@ -45,4 +86,4 @@ def generate_images(generator: Generator, specs: list[FrameSpec]) -> np.ndarray:
         elif spec.faces:
             blend = sum(w * images[f.key()].astype(np.float32) for f, w in spec.faces)
             out[i] = np.clip(np.rint(blend), 0, 255).astype(np.uint8)
-    return out
+    return out, len(missing)

@@ -26,7 +26,7 @@ import numpy as np
 from engine.generators.base import Generator
 from engine.generators.speed import seconds_per_frame
 from engine.loop.clock import Key, keys_for
-from engine.loop.generation import generate_images
+from engine.loop.generation import FaceImages, generate_images
 from engine.loop.show_state import Plan
 
 log = logging.getLogger(__name__)
@@ -91,11 +91,13 @@ class RunAhead:
         self._lookahead = lookahead
         self._wanted: tuple[int, tuple[Key, ...]] = (0, ())  # (tick drawn, speculative keys): replaced whole
         self._cache: dict[Key, np.ndarray] = {}
+        self._faces = FaceImages()  # the worker's own
         self._condition = threading.Condition()
         self._small_last = False
         self._stop = False
         self._batch_seconds: deque[float] = deque(maxlen=SAMPLES)  # bulk batches (the worker's own)
         self._small_seconds: deque[float] = deque(maxlen=SAMPLES)
+        self._keyframe_seconds: deque[float] = deque(maxlen=4 * SAMPLES)  # per keyframe, faces known or not
         # what the worker measured, published as plain floats for the frame thread to read
         self._latency = 0.05  # seconds: a bulk batch that may be running, then a small batch
         self._capacity = math.inf  # keyframes a second while working
@@ -141,7 +143,7 @@ class RunAhead:
         return max(1, math.ceil(1.2 * self._latency * float(self._plan().fps)))
 
     def capacity(self) -> float:
-        """Keyframes a second the generator makes while it works (at the current batch size)."""
+        """Keyframes a second the worker makes while it works (recent batches, known faces included)."""
         return self._capacity
 
     def wait_ready(self, tick: int, timeout: float) -> bool:
@@ -250,22 +252,25 @@ class RunAhead:
         if not made:
             return False
         began = time.perf_counter()
-        images = generate_images(self.generator, [spec for _, spec in made])
+        images, generated = generate_images(self.generator, [spec for _, spec in made], self._faces)
         seconds = time.perf_counter() - began
-        self._account(len(made), seconds)
+        self._account(len(made), generated, seconds)
         with self._condition:
             self._cache.update(zip((key for key, _ in made), images))
             self._condition.notify_all()
         return True
 
-    def _account(self, count: int, seconds: float) -> None:
+    def _account(self, count: int, generated: int, seconds: float) -> None:
+        """``count`` keyframes made in ``seconds``, ``generated`` faces of them through the network
+        (the rest were known: a held portrait, a title card)."""
         self._small_last = 0 < count <= SMALL_BATCH < self.sizer.size
         if count <= SMALL_BATCH and count < self.sizer.size:
             self._small_seconds.append(seconds)
         else:
             self._batch_seconds.append(seconds)
-        if count == self.sizer.size:
-            self.sizer.record(count, seconds)
+        if generated == self.sizer.size:  # only a full network batch says what a batch of that size costs
+            self.sizer.record(generated, seconds)
+        self._keyframe_seconds.append(seconds / count)
         self._publish()
 
     def _publish(self) -> None:
@@ -273,5 +278,6 @@ class RunAhead:
         bulk = statistics.median(self._batch_seconds) if self._batch_seconds else 0.0
         small = statistics.median(self._small_seconds) if self._small_seconds else 0.05
         self._latency = bulk + small
-        cost = self.sizer.cost() or (small / SMALL_BATCH if self._small_seconds else None)
+        cost = statistics.median(self._keyframe_seconds) if self._keyframe_seconds else (
+            small / SMALL_BATCH if self._small_seconds else None)
         self._capacity = 1.0 / cost if cost else math.inf
