@@ -16,10 +16,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from engine import __version__
+from engine.generators.catalog import DEFAULT_MODEL
 
 log = logging.getLogger("vernissage")
-WALKS = ("loop", "noise", "wander")
-DEFAULT_MODEL = "digiface-dcgan64"
+WALKS = ("loop", "noise", "wander")  # engine.frames.WALKS, without importing numpy for --help
 
 
 # --- argument types: each refuses what the run would fail on, in one line -----------------------

@@ -161,3 +161,9 @@ def test_quick_commands_never_load_torch_or_opengl():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "none"
+
+
+def test_the_command_line_offers_the_walks_there_are():
+    from engine import cli, frames
+
+    assert cli.WALKS == frames.WALKS

@@ -150,7 +150,7 @@ class FrameLoop:
         if p.rate_policy is not None:
             stand_ins = p.stats.substituted - self._stand_ins_before
             self._stand_ins_before = p.stats.substituted
-            speed = p.state.segment_at(frame.tick).speed
+            speed = p.state.clock.segment_at(frame.tick).speed
             rate = p.rate_policy.update(p.runahead.capacity(), speed, stand_ins)
             if rate is not None:
                 log.info("keyframes at %g/s of show time from now (the generator makes %.0f/s)", float(rate),

@@ -180,7 +180,6 @@ class LiveRun:
     def __init__(self, program: Program, options: PlayOptions, control: ControlOptions, display: Display) -> None:
         refresh = getattr(display, "refresh_rate", None)
         fps = options.fps or Fraction(refresh or 60).limit_denominator(1001)
-        process.configure(program.generator.placement, live=True, software_gl=is_software(display.ctx))
         self.options = options
         source, registry, start, anchor = program.source, None, options.start, None
         if program.show is not None and isinstance(source, Timeline):
@@ -251,12 +250,13 @@ class LiveRun:
 
 def play(program: Program, options: PlayOptions, control: ControlOptions, display: Display) -> dict[str, Any]:
     """Play live on ``display`` until quit, --duration or a signal; returns the stats summary."""
+    process.configure(program.generator.placement, live=True, software_gl=is_software(display.ctx))
     return LiveRun(program, options, control, display).run()
 
 
 def _panel_lines(loop: FrameLoop, tick: int) -> list[str]:
     p = loop.parts
-    segment = p.state.segment_at(tick)
+    segment = p.state.clock.segment_at(tick)
     recording = p.recorder.recording if p.recorder is not None else ""
     return stats_lines(p.stats.summary(), p.state.clock.time_at(tick), segment.resume_speed, segment.speed == 0.0,
                        float(segment.keyframe_rate), recording)
@@ -273,7 +273,6 @@ def _exact(program: Program, display: Display, fps: Fraction, start: float, rate
            frames: int, progress: bool, replay: RecordedPerformance | None = None,
            shows: Path | None = None) -> tuple[FrameLoop, _Build, RecorderOutput, CommandIntake]:
     """An exact loop (offline render, replay) that records every frame to ``output``."""
-    process.configure(program.generator.placement, live=False, software_gl=is_software(display.ctx))
     build = _Build(program, display, fps, exact=True)
     build.make(program.source, start, rate, end=frames)
     recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, exact=True)
@@ -292,6 +291,7 @@ def render(program: Program, output: Path, frames: int, start: float = 0.0, prog
     however long it takes. Raises RecordError (one line, naming the partial file) when writing fails."""
     began = time.perf_counter()
     display = HeadlessDisplay((program.settings.width, program.settings.height))
+    process.configure(program.generator.placement, live=False, software_gl=is_software(display.ctx))
     try:
         loop, _, recorder, _ = _exact(program, display, program.fps, start, program.fps, output, frames, progress)
         _quit_on_signals(loop)
@@ -315,6 +315,7 @@ def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, pr
         raise ShowError(log_path, 1, f"the header's program cannot be played ({exc})") from None
     program = resolve(spec)
     display = HeadlessDisplay(tuple(size or header["size"]))  # type: ignore[arg-type]
+    process.configure(program.generator.placement, live=False, software_gl=is_software(display.ctx))
     shows = Path(header["shows"]) if header.get("shows") else None
     try:
         loop, build, recorder, intake = _exact(program, display, performance.fps, float(header["start"]),

@@ -42,7 +42,7 @@ from engine.commands import (
     WalkSeed,
 )
 from engine.frames import FrameSource, FrameSpec, WalkSource
-from engine.loop.clock import MAX_SPEED, MIN_SPEED, Key, Segment, ShowClock, keys_for, segment_at
+from engine.loop.clock import MAX_SPEED, MIN_SPEED, Key, Segment, ShowClock, keys_for
 from engine.loop.live_source import LiveSource
 from engine.loop.tempo import Tempo
 from engine.show import Timeline
@@ -433,6 +433,3 @@ class ShowState:
             return self.latest.walk.speed
         base = self.latest.base
         return base.face_rate if isinstance(base, WalkSource) else None
-
-    def segment_at(self, tick: int) -> Segment:
-        return segment_at(self.clock.segments, tick)
