@@ -488,5 +488,30 @@ def test_slews_are_logged_and_replayed(tmp_path, generator):
     intake.take(5, 0.0)
     log.close(10)
     performance = read_performance(tmp_path / "p.jsonl")
-    assert [(tick, slew.speed) for tick, slew in performance.slews] == [(7, 0.998)]
+    assert [(c.tick, c.command.speed, c.lead) for c in performance.commands] == [(5, 0.998, 2)]
     assert state.clock.latest.speed == pytest.approx(0.998) and not state.moved
+
+
+def test_a_change_is_never_dropped_by_one_that_comes_sooner(generator):
+    """A walk scheduled three frames ahead, then a pause: both happen (a pause used to drop the walk)."""
+    from engine.commands import Pause, WalkSeed
+
+    class ThreeAhead(FixedLeads):
+        def for_keys(self, keys) -> int:
+            return 3
+
+    state = ShowState(WalkSource(make_walk("wander", 1, generator.z_dim)), generator.z_dim,
+                      ShowClock(Fraction(30), 0.0, Fraction(30)), ThreeAhead())
+    walk = state.apply(0, WalkSeed(42))
+    pause = state.apply(1, Pause(True))
+    assert walk.shows_from == 3 and pause.shows_from == 3  # the pause waits for the walk, not the reverse
+    late = state.clock.segment_at(10)
+    assert late.speed == 0.0 and state.plan.sources[late.epoch].walk.seed == 42
+
+
+def test_late_frames_mark_the_ticks_after_them_as_never_shown(tmp_path):
+    log = PerformanceLog(tmp_path / "p.jsonl", {"program": {}, "fps": "30", "keyframe_rate": "30", "start": 0.0,
+                                                "size": [32, 32]})
+    log.frames(5, skipped=2)  # the frame for tick 5 came two refreshes late: ticks 6 and 7 never showed
+    log.close(10)
+    assert read_performance(tmp_path / "p.jsonl").shown_ticks() == [0, 1, 2, 3, 4, 5, 8, 9]

@@ -18,7 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
 
-from engine.commands import Command, SetFader, Slew
+from engine.commands import Command, SetFader, SetKeyframeRate, Slew
 from engine.inputs.addresses import ControlError, check
 
 log = logging.getLogger(__name__)
@@ -82,14 +82,15 @@ class PerformanceLog:
             record["due"] = due_tick
         self._write(record)
 
-    def keyframe_rate(self, tick: int, rate: Fraction) -> None:
-        self._write({"tick": tick, "keyframe_rate": rate_text(rate)})
+    def keyframe_rate(self, tick: int, rate: Fraction, lead: int = 0) -> None:
+        self._write({"tick": tick, "keyframe_rate": rate_text(rate), "lead": lead})
 
-    def slew(self, tick: int, slew: Slew) -> None:
-        self._write({"tick": tick, "slew": slew.speed, "to": slew.to})
+    def slew(self, tick: int, slew: Slew, lead: int = 0) -> None:
+        self._write({"tick": tick, "slew": slew.speed, "to": slew.to, "lead": lead})
 
     def frames(self, tick: int, skipped: int = 0, stand_in: bool = False) -> None:
-        """Live frames the replay will not match: ``skipped`` ticks before ``tick``, or a stand-in at it."""
+        """Live frames the replay will not match: a stand-in at ``tick``, and the ``skipped`` ticks
+        after it that were never shown (the frame at ``tick`` was late and took their place)."""
         if skipped:
             self._write({"tick": tick, "skipped": skipped})
         if stand_in:
@@ -115,9 +116,7 @@ class RecordedPerformance:
     were shown as planned."""
 
     header: dict[str, Any]
-    commands: list[LoggedCommand] = field(default_factory=list)
-    rates: list[tuple[int, Fraction]] = field(default_factory=list)
-    slews: list[tuple[int, Slew]] = field(default_factory=list)
+    commands: list[LoggedCommand] = field(default_factory=list)  # in the order applied, the loop's own too
     end: int = 0
     skipped: set[int] = field(default_factory=set)  # ticks never shown live
     stand_ins: set[int] = field(default_factory=set)  # ticks shown live with a stand-in keyframe
@@ -162,21 +161,30 @@ def _header(record: object) -> dict[str, Any]:
     return record
 
 
+def _lead(record: dict[str, Any]) -> int:
+    lead = record.get("lead", 0)
+    if isinstance(lead, bool) or not isinstance(lead, int) or not 0 <= lead <= MAX_LEAD:
+        raise ValueError(f"'lead' must be 0..{MAX_LEAD} frames, got {lead!r}")
+    return lead
+
+
 def _record(performance: RecordedPerformance, record: dict[str, Any]) -> None:
     if "end" in record:
         performance.end = _tick(record, "end")
     elif "keyframe_rate" in record:
-        performance.rates.append((_tick(record), parse_rate(record["keyframe_rate"])))
+        rate = SetKeyframeRate(parse_rate(record["keyframe_rate"]))
+        performance.commands.append(LoggedCommand(_tick(record), rate, _lead(record)))
     elif "slew" in record:
         speed, to = record["slew"], record.get("to")
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.9 <= speed <= 1.1:
             raise ValueError(f"'slew' must be a speed near 1, got {speed!r}")
         if to is not None and (isinstance(to, bool) or not isinstance(to, (int, float)) or not math.isfinite(to)):
             raise ValueError(f"'to' must be a show time, got {to!r}")
-        performance.slews.append((_tick(record), Slew(float(speed), None if to is None else float(to))))
+        slew = Slew(float(speed), None if to is None else float(to))
+        performance.commands.append(LoggedCommand(_tick(record), slew, _lead(record)))
     elif "skipped" in record:
         tick, skipped = _tick(record), _tick(record, "skipped")
-        performance.skipped.update(range(max(0, tick - skipped), tick))
+        performance.skipped.update(range(tick + 1, tick + 1 + skipped))
     elif "stand_in" in record:
         performance.stand_ins.add(_tick(record))
     else:
@@ -190,10 +198,7 @@ def _record(performance: RecordedPerformance, record: dict[str, Any]) -> None:
             if not isinstance(command, SetFader) or not isinstance(smoothing, (int, float)) or not 0 < smoothing <= 60:
                 raise ValueError(f"'smoothing' must be 0..60 seconds on a fader, got {smoothing!r}")
             command = SetFader(command.fader, command.value, float(smoothing))
-        lead = record.get("lead", 0)
-        if isinstance(lead, bool) or not isinstance(lead, int) or not 0 <= lead <= MAX_LEAD:
-            raise ValueError(f"'lead' must be 0..{MAX_LEAD} frames, got {lead!r}")
-        performance.commands.append(LoggedCommand(_tick(record), command, lead))
+        performance.commands.append(LoggedCommand(_tick(record), command, _lead(record)))
 
 
 def read_performance(path: str | Path) -> RecordedPerformance:

@@ -64,15 +64,10 @@ class CommandIntake:
         self._routes = dict(routes or {})
         self._keys = keys
         self._posted: queue.SimpleQueue[Command] = queue.SimpleQueue()
-        self._replay: dict[int, list[LoggedCommand]] = defaultdict(list)
-        self._own: dict[int, list[Command]] = defaultdict(list)  # the loop's own commands, logged by tick
+        self._replay: dict[int, list[LoggedCommand]] = defaultdict(list)  # in the order they were applied
         if replay is not None:
             for logged in replay.commands:
                 self._replay[logged.tick].append(logged)
-            for tick, rate in replay.rates:
-                self._own[tick].append(SetKeyframeRate(rate))
-            for tick, slew in replay.slews:
-                self._own[tick].append(slew)
         self._waiting: list[_Waiting] = []
         self._problems = RateLimitedLog(log)
 
@@ -97,8 +92,6 @@ class CommandIntake:
             except queue.Empty:
                 break
             self._apply(tick, command)
-        for own in self._own.pop(tick, ()):
-            self._apply(tick, own, lead=0)
         for logged in self._replay.pop(tick, ()):
             self._apply(tick, logged.command, lead=logged.lead)
         self.state.step(tick)
@@ -139,9 +132,9 @@ class CommandIntake:
         if self.record is None or applied.logged is None:
             return
         if isinstance(applied.logged, SetKeyframeRate):
-            self.record.keyframe_rate(applied.shows_from, applied.logged.rate)
+            self.record.keyframe_rate(tick, applied.logged.rate, applied.lead)
         elif isinstance(applied.logged, Slew):
-            self.record.slew(applied.shows_from, applied.logged)
+            self.record.slew(tick, applied.logged, applied.lead)
         elif applied.logged.REPLAYED and applied.logged.address:
             self.record.command(tick, applied.logged, applied.lead, tick if due else None)
 

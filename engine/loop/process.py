@@ -25,10 +25,11 @@ log = logging.getLogger(__name__)
 SWITCH_INTERVAL = 0.001
 
 
-def configure(placement: Placement, live: bool, software_gl: bool) -> None:
-    """Set the torch thread count and the GIL switch interval for this run."""
+def configure(placement: Placement, live: bool, software_gl: bool, threads: int | None = None) -> None:
+    """Set the torch thread count and the GIL switch interval for this run; ``threads`` (a
+    replay: what the live run used) overrides the choice."""
     sys.setswitchinterval(SWITCH_INTERVAL)
     if placement.device.type == "cpu":
-        threads = 1 if live and software_gl else (os.cpu_count() or 1)
+        threads = threads or (1 if live and software_gl else (os.cpu_count() or 1))
         torch.set_num_threads(threads)
         log.debug("torch on %d CPU thread(s)", threads)

@@ -18,6 +18,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from engine.commands import ShowLoaded
 from engine.frames import FrameSource
 from engine.generators.errors import ModelError
@@ -203,7 +205,8 @@ class LiveRun:
         record = _performance_log(control, {"program": program.spec.to_json(), "fps": rate_text(fps),
                                             "keyframe_rate": rate_text(rate), "start": start,
                                             "size": list(display.size),
-                                            "shows": str(control.shows) if control.shows else None})
+                                            "shows": str(control.shows) if control.shows else None,
+                                            "torch_threads": torch.get_num_threads()})
         self.recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, options.recordings,
                                        options.record)
         outputs: list[Output] = [self.recorder, SnapshotOutput(options.snapshots, display.size, display.flipped)]
@@ -315,7 +318,9 @@ def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, pr
         raise ShowError(log_path, 1, f"the header's program cannot be played ({exc})") from None
     program = resolve(spec)
     display = HeadlessDisplay(tuple(size or header["size"]))  # type: ignore[arg-type]
-    process.configure(program.generator.placement, live=False, software_gl=is_software(display.ctx))
+    threads = header.get("torch_threads")  # the live run's: a face's last bit may depend on it
+    process.configure(program.generator.placement, live=False, software_gl=is_software(display.ctx),
+                      threads=threads if isinstance(threads, int) and 0 < threads <= 1024 else None)
     shows = Path(header["shows"]) if header.get("shows") else None
     try:
         loop, build, recorder, intake = _exact(program, display, performance.fps, float(header["start"]),

@@ -85,7 +85,11 @@ class RunAhead:
         self.generator = generator
         self.exact = exact
         self.end = end  # no frame is drawn at or after this tick: nothing is made for it
-        self.sizer = sizer or BatchSizer()
+        # Exact runs make one face at a time: on a CPU with several threads, a face's pixels can
+        # differ by a level with the size of the batch it was made in, and an exact run's batches
+        # follow its timing; alone, a face comes out as it does live (measured best for heavy
+        # models anyway; light ones are bound by the encoder offline).
+        self.sizer = sizer or (BatchSizer(size=1) if exact else BatchSizer())
         self.error: str | None = None
         self._plan = plan
         self._lookahead = lookahead

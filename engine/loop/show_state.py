@@ -257,15 +257,20 @@ class ShowState:
         """The clock's segments as they would be with ``planned`` scheduled."""
         return tuple(s for s in self.clock.segments if s.tick < planned.tick) + (planned,)
 
+    def _settled(self, tick: int) -> int:
+        """The first tick a new change may take effect: never before one already scheduled, so
+        it builds on that one instead of replacing it (live and in a replay alike)."""
+        return max(tick, self.clock.latest.tick)
+
     def _change(self, tick: int, plan: Callable[[int], Segment | None], on_beat: bool = False) -> int:
         """Schedule ``plan(at)`` at the first tick whose keyframes will be ready; returns that tick."""
-        if self._lead is not None:
-            lead = self._lead
+        if self._lead is not None:  # a replayed or gliding change: the lead it was logged with
+            at = self._settled(tick + self._lead)
         else:
-            first = plan(tick)
-            lead = 0 if first is None else self._leads.for_keys(keys_for(self._with(first), self.clock.fps, tick,
-                                                                        URGENT_TICKS))
-        at = tick + lead
+            first = plan(self._settled(tick))
+            lead = 0 if first is None else self._leads.for_keys(
+                keys_for(self._with(first), self.clock.fps, first.tick, URGENT_TICKS))
+            at = self._settled(tick) + lead
         if on_beat and self.tempo.locked:
             at = self.tempo.next_beat(at)
         segment = plan(at)
@@ -357,11 +362,12 @@ class ShowState:
     def _pause(self, tick: int, command: Command) -> Applied:
         assert isinstance(command, Pause)
         paused = not self.clock.paused if command.paused is None else command.paused
-        if paused:  # freezing needs no new keyframe: at once
-            segment = self.clock.pause_plan(tick, True)
+        if paused:  # freezing needs no new keyframe: at once (or as a change already scheduled lands)
+            at = self._settled(tick + (self._lead or 0))
+            segment = self.clock.pause_plan(at, True)
             if segment is not None:
                 self.clock.schedule(segment)
-            return Applied(tick, command)
+            return self._applied(tick, at, command)
         return self._applied(tick, self._change(tick, lambda at: self.clock.pause_plan(at, False)), command)
 
     def _seek(self, tick: int, command: Command) -> Applied:
