@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Installs Vernissage and everything it needs on a fresh Debian/Ubuntu machine (root or sudo).
-# torch==2.13.0 comes first: an unpinned torch would pull several GB of CUDA wheels on a
-# machine without a GPU. On a GPU machine install the CUDA build of torch first instead.
+#
+# torch comes first, and which build depends on the machine:
+# - with an NVIDIA driver (nvidia-smi works): PyPI's torch==2.13.0, the CUDA build (about 2.5 GB of
+#   NVIDIA libraries); the engine then runs the generator on the GPU in fp16.
+# - without one: the CPU build from PyTorch's own index (about 200 MB). PyPI's Linux wheel is the
+#   CUDA build whatever the machine, so an unpinned or plain pip install would download gigabytes
+#   for nothing. Where that index cannot be reached, the plain pin is used (a CPU wheel already on
+#   disk, as on the build machines, satisfies it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-# Mesa EGL for headless rendering, Xvfb for window tests on machines without a screen.
+# Mesa EGL for headless rendering, Xvfb for window tests on machines without a screen, systemd's
+# tools to check the service unit (`vernissage service unit` | systemd-analyze verify).
 if command -v apt-get >/dev/null 2>&1; then
     missing=""
-    for pkg in libegl1 libgl1-mesa-dri xvfb; do
+    for pkg in libegl1 libgl1-mesa-dri xvfb systemd; do
         dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
     done
     if [ -n "$missing" ]; then
@@ -18,6 +25,15 @@ if command -v apt-get >/dev/null 2>&1; then
     fi
 fi
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
-python3 -m pip install -q "torch==2.13.0"
+if nvidia-smi -L >/dev/null 2>&1; then
+    echo "NVIDIA driver found: installing torch 2.13.0 with CUDA (about 2.5 GB)"
+    python3 -m pip install -q "torch==2.13.0"
+elif python3 -c "import socket; socket.getaddrinfo('download.pytorch.org', 443)" >/dev/null 2>&1; then
+    echo "no NVIDIA driver: installing torch 2.13.0, CPU build (about 200 MB)"
+    python3 -m pip install -q "torch==2.13.0" --extra-index-url https://download.pytorch.org/whl/cpu
+else
+    echo "no NVIDIA driver, PyTorch's CPU index unreachable: installing torch==2.13.0 from the configured indexes"
+    python3 -m pip install -q "torch==2.13.0"
+fi
 python3 -m pip install -q -e ".[test]"
 python3 -c "import engine, torch, moderngl, av; print('vernissage installed; torch', torch.__version__)"

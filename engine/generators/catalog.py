@@ -11,15 +11,15 @@ from pathlib import Path
 
 from engine.generators.card import CARD_FILE, ModelCard
 from engine.generators.errors import ModelError
+from engine.resources import bundled
 
 DEFAULT_MODEL = "digiface-dcgan64"
-_REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def model_dirs() -> list[Path]:
-    """Where named models are looked up: $VERNISSAGE_MODELS entries, the repo's models/, ./models."""
+    """Where named models are looked up: $VERNISSAGE_MODELS entries, ./models, the bundled models."""
     extra = [Path(p) for p in os.environ.get("VERNISSAGE_MODELS", "").split(os.pathsep) if p]
-    dirs = [*extra, _REPO_MODELS, Path.cwd() / "models"]
+    dirs = [*extra, Path.cwd() / "models", bundled("models")]
     unique: list[Path] = []
     for d in dirs:
         if d.resolve() not in [u.resolve() for u in unique]:

@@ -20,10 +20,11 @@ from engine.generators.catalog import DEFAULT_MODEL, latent_dim_of
 from engine.generators.loading import load_generator
 from engine.loop.compositor import TextStyle
 from engine.render.settings import RenderSettings
+from engine.resources import bundled
 from engine.show import Show, ShowError, Timeline, load_show
 
 log = logging.getLogger(__name__)
-DEFAULT_SHOW = Path(__file__).resolve().parents[2] / "shows" / "never_existed.toml"
+DEFAULT_SHOW = bundled("shows") / "never_existed.toml"
 
 
 @dataclass(frozen=True)

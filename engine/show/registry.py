@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.resources import state_beside
 from engine.show.portraits import PortraitSequence
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,8 @@ class Registry:
     @classmethod
     def for_show(cls, show_path: Path, show_seed: int, dim: int, min_distance: float) -> Registry:
         """Open (or start) the registry of ``show_path``; what cannot be read is kept aside, not lost."""
-        path = show_path.with_name(show_path.stem + ".registry.json")
-        excluded_path = show_path.with_name(show_path.stem + ".registry-excluded.json")
+        path = state_beside(show_path, show_path.stem + ".registry.json")
+        excluded_path = path.with_name(show_path.stem + ".registry-excluded.json")
         excluded = _read_excluded(excluded_path)
         for candidate in (path, path.with_name(path.name + ".prev")):
             try:
@@ -145,6 +146,7 @@ class Registry:
     def save(self) -> None:
         with self._lock:
             shown, show_time = self.shown, self.show_time
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.path, {"version": VERSION, "show_seed": self.sequence.show_seed,
                                       "dim": self.sequence.dim, "shown": shown, "show_time": show_time},
                           keep_previous=True)
