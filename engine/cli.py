@@ -102,6 +102,13 @@ def _host_port(text: str) -> tuple[str, int]:
     return host.strip("[]"), number
 
 
+def _host_port_or_port(text: str) -> tuple[str, int]:
+    if ":" not in text:
+        return "127.0.0.1", PORT(text)
+    host, port = _host_port(text)
+    return host, port
+
+
 def _cidr(text: str) -> str:
     import ipaddress
 
@@ -113,7 +120,7 @@ def _cidr(text: str) -> str:
 
 
 SECONDS = _ranged(0.0, 1e9, "seconds", low_open=True)
-PORT = _integer(0, 65535, "a UDP port")
+PORT = _integer(0, 65535, "a port")
 
 
 # --- the parser ------------------------------------------------------------------------------------
@@ -164,6 +171,8 @@ def add_osc_options(p: argparse.ArgumentParser) -> None:
                    help="log every applied command with its frame here (default with --osc: performances/DATE.jsonl)")
     g.add_argument("--recordings", type=Path, default=Path("recordings"),
                    help="folder for /vernissage/record/start files (default recordings/)")
+    g.add_argument("--recordings-max-gb", type=_ranged(0.0, 1e6, "gigabytes", low_open=True), default=None,
+                   metavar="GB", help="keep the recordings folder under this size: the oldest recordings go first")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="generated frames per second of show time (default: the display rate if the "
                            "generator keeps up, else a fraction of it, blended in between, adapting as it runs)")
     play.add_argument("--snapshots", type=Path, default=Path("snapshots"), help="folder for S snapshots")
+    play.add_argument("--health", type=_host_port_or_port, default=None, metavar="[HOST:]PORT",
+                      help="serve /health (JSON) and /metrics (Prometheus) over HTTP (host default 127.0.0.1)")
     add_output_options(play)
     add_osc_options(play)
 
@@ -238,6 +249,21 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--port", type=_integer(1, 65535, "a UDP port"), default=9000)
     send.add_argument("--wait", type=_ranged(0.0, 60.0, "seconds"), default=None,
                       help="seconds to wait for answers (default: 1 for /vernissage/status, else 0)")
+
+    service = sub.add_parser("service", help="run a show as a systemd service: at boot, watched, restarted")
+    service_sub = service.add_subparsers(dest="service_command", required=True)
+    for name, helptext in (("unit", "print the unit for SHOW and play options to stdout"),
+                           ("install", "write the unit, enable and start it (play options after SHOW)")):
+        command = service_sub.add_parser(name, help=helptext)
+        command.add_argument("show", type=Path)
+        command.add_argument("--user", action="store_true", help="a user unit instead of a system one")
+        command.add_argument("--as", dest="account", default="", help="the system unit's user (default: you)")
+        command.add_argument("--x-display", default=":0", help="X display of the window (default :0)")
+        command.epilog = "Any other option is passed to vernissage play, e.g. --fullscreen --osc 9000 --health 8080."
+
+    status = sub.add_parser("status", help="how a running show is doing (its /health)")
+    status.add_argument("--health", type=_host_port_or_port, default=("127.0.0.1", 8080), metavar="[HOST:]PORT",
+                        help="where the show serves /health (play --health; default 127.0.0.1:8080)")
 
     models = sub.add_parser("models", help="list available models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
@@ -304,7 +330,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     program = resolve(_program_spec(args))
     options = run.PlayOptions(fps=args.fps, start=args.start, duration=args.duration, record=args.record,
                               stats=args.stats, stats_json=args.stats_json, keyframes=args.keyframes,
-                              snapshots=args.snapshots, recordings=args.recordings)
+                              snapshots=args.snapshots, recordings=args.recordings, health=args.health,
+                              recordings_max_bytes=round(args.recordings_max_gb * 1e9) if args.recordings_max_gb else None)
     control = run.ControlOptions(osc=args.osc, host=args.osc_host, allow=tuple(args.osc_allow),
                                  feedback=tuple(args.osc_feedback), learn=args.osc_learn, bindings=args.bindings,
                                  shows=args.shows, performance_log=args.performance_log)
@@ -393,8 +420,52 @@ def cmd_osc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_service(args: argparse.Namespace) -> int:
+    from engine.service import Unit, install, unit_text
+
+    play_args = [a for a in args.play_args if a != "--"]
+    check = build_parser().parse_args(["play", str(args.show), *play_args])  # refuse bad options now, not at boot
+    if not check.show.is_file():
+        log.error("%s: show file not found", args.show)
+        return 1
+    unit = Unit(args.show, tuple(play_args), args.user, args.account, args.x_display)
+    if args.service_command == "unit":
+        print(unit_text(unit), end="")
+        return 0
+    for line in install(unit):
+        log.info("%s", line)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+    import urllib.error
+    import urllib.request
+
+    host, port = args.health
+    url = f"http://{host}:{port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            health = json.loads(reply.read())
+    except urllib.error.HTTPError as exc:  # 503: unhealthy, with the reasons in the body
+        health = json.loads(exc.read())
+    except (OSError, ValueError) as exc:
+        log.error("no show answers at %s (%s); is vernissage play --health %d running?", url,
+                  getattr(exc, "reason", None) or exc, port)
+        return 1
+    state = "healthy" if health["healthy"] else f"UNHEALTHY: {health['reason']}"
+    print(f"{state}; {'open' if health['open'] else 'closed'}; up {health['uptime']:.0f} s; cue {health['cue']}")
+    print(f"{health['fps']:.1f} fps, {health['frames']} frames, missed {health['missed']} "
+          f"(late {health['missed_late']}, stand-in {health['missed_stand_in']}); "
+          f"keyframes {health['keyframe_rate']:g}/s")
+    print(f"model {health['model']} on {health['device']}; OSC {health['osc_received']} received, "
+          f"{health['osc_errors']} ignored; " + (f"recording {health['recording']}" if health["recording"]
+                                                  else "not recording"))
+    return 0 if health["healthy"] else 1
+
+
 COMMANDS = {"render": cmd_render, "play": cmd_play, "check": cmd_check, "bench": cmd_bench, "models": cmd_models,
-            "osc": cmd_osc}
+            "osc": cmd_osc, "service": cmd_service, "status": cmd_status}
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
@@ -414,7 +485,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "service":
+        args.play_args = extra  # everything vernissage service does not know is for vernissage play
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:

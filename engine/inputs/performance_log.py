@@ -24,6 +24,18 @@ from engine.inputs.addresses import ControlError, check
 log = logging.getLogger(__name__)
 FORMAT = "vernissage-performance/2"
 MAX_LEAD = 10_000
+MAX_LOG_BYTES = 256 << 20  # a night of heavy control is a few MB
+LOGS_KEPT = 200  # default-named logs in performances/: the oldest go first
+
+
+def prune_logs(folder: Path, keep: int = LOGS_KEPT) -> None:
+    """Remove all but the newest ``keep`` performance logs from ``folder`` (an installation runs for months)."""
+    try:
+        logs = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+        for old in logs[:-keep] if keep else logs:
+            old.unlink()
+    except OSError as exc:
+        log.error("%s: cannot remove old performance logs (%s)", folder, exc.strerror or exc)
 
 
 class PerformanceLogError(ValueError):
@@ -48,10 +60,13 @@ def parse_rate(value: object) -> Fraction:
 
 
 class PerformanceLog:
-    """Appends to ``path``; a write failure (disk full) stops the log with one line, never the show."""
+    """Appends to ``path``; a write failure (disk full), or ``max_bytes`` reached, stops the log
+    with one line, never the show."""
 
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+    def __init__(self, path: Path, header: dict[str, Any], max_bytes: int = MAX_LOG_BYTES) -> None:
         self.path = Path(path)
+        self.max_bytes = max_bytes
+        self._written = 0
         self._file: IO[str] | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,9 +80,17 @@ class PerformanceLog:
     def _write(self, record: dict[str, Any]) -> None:
         if self._file is None:
             return
+        line = json.dumps(record, separators=(",", ":")) + "\n"
+        if self._written + len(line) > self.max_bytes and "end" not in record:
+            log.error("%s: the performance log reached %d MB; later commands are not logged (the show goes on)",
+                      self.path, self.max_bytes >> 20)
+            self._file.close()
+            self._file = None
+            return
         try:
-            self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._file.write(line)
             self._file.flush()
+            self._written += len(line)
         except OSError as exc:
             log.error("%s: performance log stopped (%s); the show goes on", self.path, exc.strerror or exc)
             self._file = None

@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import moderngl
 import numpy as np
 
-from engine.commands import Quit, SetKeyframeRate, Slew, ToggleFullscreen
+from engine.commands import Quit, SetFader, SetKeyframeRate, Slew, ToggleFullscreen
 from engine.loop.anchor_lock import AnchorLock
 from engine.loop.clock import Key
 from engine.loop.compositor import Compositor
@@ -29,8 +30,10 @@ from engine.loop.runahead import RunAhead
 from engine.loop.show_state import PlannedFrame, ShowState
 from engine.loop.stats import FrameStats
 from engine.outputs.base import Outputs, ShownFrame
+from engine.outputs.health import frame_buckets
 from engine.outputs.display import Display
 from engine.outputs.recorder import RecorderOutput
+from engine.render.context import RenderContextError
 from engine.show import Timeline
 from engine.status import Status
 
@@ -70,6 +73,8 @@ class FrameLoop:
         self.exact = exact
         self.ticks = 0
         self._quit = False
+        self._fade_out: float | None = None  # asked for: fade to black over this many seconds, then quit
+        self._quit_at: float | None = None
         self._next_second = 0.0
         self._next_log = 0.0
         self._stand_ins_before = 0
@@ -77,11 +82,22 @@ class FrameLoop:
         parts.intake.add_routes({**parts.outputs.routes(), Quit: lambda command: self.quit(),
                                  ToggleFullscreen: lambda command: self._toggle_fullscreen()})
 
-    def quit(self) -> None:
-        """Stop after the frame being drawn (safe from any thread: signals, tests)."""
-        self._quit = True
+    def quit(self, fade: float = 0.0) -> None:
+        """Stop after the frame being drawn, or after fading to black for ``fade`` seconds (a
+        service stopping: the recording ends on black). Safe from any thread: signals, tests."""
+        if fade > 0.0 and not self.exact and self._fade_out is None and not self._quit:
+            self._fade_out = fade
+        else:
+            self._quit = True
 
     def run(self) -> None:
+        try:
+            self._run()
+        except moderngl.Error as exc:  # a lost context (driver reset, display gone): exit, to be restarted
+            raise RenderContextError(f"the OpenGL context failed ({str(exc).splitlines()[0][:160]}); "
+                                     "exiting so that the service restarts the show") from None
+
+    def _run(self) -> None:
         p = self.parts
         self._start()
         try:
@@ -128,6 +144,11 @@ class FrameLoop:
         return image
 
     def _finished(self) -> bool:
+        if self._fade_out is not None and self._quit_at is None:
+            self._quit_at = time.perf_counter() + self._fade_out
+            self.parts.intake.post(SetFader("/vernissage/render/fade", 1.0, smoothing=self._fade_out / 4))
+        if self._quit_at is not None and time.perf_counter() >= self._quit_at:
+            self._quit = True
         return self._quit or (self.last_tick is not None and self.parts.pacer.tick >= self.last_tick)
 
     def _shown(self, frame: PlannedFrame, presented: Presented, stand_in: bool) -> None:
@@ -170,6 +191,18 @@ class FrameLoop:
         s = self.parts.stats.summary()
         log.info("live: %.1f fps, frame p50 %.1f ms, p99 %.1f ms over the last minute; missed %d in all "
                  "(%d late, %d stand-in)", s["fps"], p50, p99, s["missed"], s["missed_late"], s["missed_substituted"])
+
+    def facts(self) -> dict:
+        """What /health and /metrics report beyond the status (asked once a second, frame thread)."""
+        p = self.parts
+        stats = p.stats
+        generator = p.runahead.generator
+        return {"frames": stats.frames, "missed_late": stats.late, "missed_stand_in": stats.substituted,
+                "model": generator.card.name, "device": generator.placement.describe(),
+                "keyframe_rate": float(p.state.clock.latest.keyframe_rate),
+                "osc_received": p.intake.counters().get("received", 0),
+                "recording_bytes": p.recorder.recording_bytes if p.recorder is not None else 0,
+                "frame_buckets": frame_buckets(stats.histogram, stats.BIN), "frame_seconds": stats.total_seconds}
 
     def status(self, tick: int) -> Status:
         """/vernissage/status: the show's state, frame rate, misses, recording, control errors."""

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from engine.commands import Command, ReloadShow
 from engine.frames import FrameSource
+from engine.ratelimit import RateLimitedLog
 from engine.show import Show
 from engine.show.registry import Registry
 from engine.show.reload import ShowWatcher
@@ -33,6 +34,8 @@ class Housekeeping:
         self._build = build
         self._post = post
         self._stop = threading.Event()
+        self._reload_now = threading.Event()
+        self._problems = RateLimitedLog(log, interval=600.0)
         self._saved_at = 0.0
         self._thread = threading.Thread(target=self._run, name="housekeeping", daemon=True)
 
@@ -40,17 +43,25 @@ class Housekeeping:
         if self.watcher is not None or self.registry is not None:
             self._thread.start()
 
+    def reload(self) -> None:
+        """Read the show file again now, changed or not (SIGHUP). Safe from any thread."""
+        self._reload_now.set()
+
     def _run(self) -> None:
-        while not self._stop.wait(POLL_EVERY):
-            self._reload()
+        while not self._stop.is_set():
+            forced = self._reload_now.wait(POLL_EVERY)
+            self._reload_now.clear()
+            if self._stop.is_set():
+                return
+            self._reload(force=forced)
             if self.registry is not None and time.monotonic() - self._saved_at >= SAVE_EVERY:
                 self._save()
 
-    def _reload(self) -> None:
+    def _reload(self, force: bool = False) -> None:
         if self.watcher is None:
             return
         try:
-            show = self.watcher.poll()
+            show = self.watcher.poll(force=force)
             if show is not None:
                 self._post(ReloadShow(self._build(show)))
         except Exception as exc:  # noqa: BLE001 - a broken edit never stops the show
@@ -62,11 +73,13 @@ class Housekeeping:
         assert self.registry is not None
         try:
             self.registry.save_if_changed()
-        except OSError as exc:
-            log.error("%s: cannot save the portrait registry (%s)", self.registry.path, exc.strerror or exc)
+        except OSError as exc:  # a full disk would say so every ten seconds for months: once in ten minutes
+            self._problems.warning("save", f"{self.registry.path}: cannot save the portrait registry "
+                                           f"({exc.strerror or exc})")
 
     def close(self) -> None:
         self._stop.set()
+        self._reload_now.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10.0)
         if self.registry is not None:

@@ -25,7 +25,14 @@ from engine.frames import FrameSource
 from engine.generators.errors import ModelError
 from engine.inputs.bindings import Binding, load_bindings
 from engine.inputs.osc_server import OscServer
-from engine.inputs.performance_log import PerformanceLog, RecordedPerformance, rate_text, read_performance
+from engine.inputs.performance_log import (
+    LOGS_KEPT,
+    PerformanceLog,
+    RecordedPerformance,
+    prune_logs,
+    rate_text,
+    read_performance,
+)
 from engine.loop import process
 from engine.loop.clock import ShowClock
 from engine.loop.compositor import Compositor
@@ -42,6 +49,9 @@ from engine.loop.stats import FrameStats
 from engine.outputs.base import Output, Outputs
 from engine.outputs.display import Display, HeadlessDisplay
 from engine.outputs.feedback import FeedbackOutput
+from engine.outputs.health import HealthOutput
+from engine.outputs.health_server import HealthServer
+from engine.outputs.notify import SystemdNotify
 from engine.outputs.progress import ProgressOutput
 from engine.outputs.recorder import RecorderOutput
 from engine.outputs.snapshots import SnapshotOutput
@@ -55,6 +65,7 @@ from engine.show.reload import ShowWatcher
 
 log = logging.getLogger(__name__)
 LOOKAHEAD_SECONDS = 0.5
+FADE_OUT = 0.5  # seconds to black when the show is stopped (SIGTERM, Ctrl-C)
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,8 @@ class PlayOptions:
     keyframes: Fraction | None = None  # None: chosen by the generator's measured speed, then adapted
     snapshots: Path = Path("snapshots")
     recordings: Path = Path("recordings")
+    health: tuple[str, int] | None = None  # serve /health and /metrics here
+    recordings_max_bytes: int | None = None  # cap on the recordings folder
 
 
 @dataclass(frozen=True)
@@ -159,12 +172,15 @@ def _bindings(program: Program, control: ControlOptions) -> list[Binding]:
     return bindings
 
 
-def _quit_on_signals(loop: FrameLoop) -> None:
-    """SIGTERM (systemd stop, kill) and Ctrl-C end the show cleanly: recordings and logs closed."""
+def _quit_on_signals(loop: FrameLoop, housekeeping: Housekeeping | None = None) -> None:
+    """SIGTERM (systemd stop, kill) and Ctrl-C end the show cleanly: live, after a short fade to
+    black; recordings closed, registry saved, exit 0. SIGHUP reads the show file again."""
     if threading.current_thread() is not threading.main_thread():
         return
     for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda signum, frame: loop.quit())
+        signal.signal(number, lambda signum, frame: loop.quit(fade=FADE_OUT))
+    if housekeeping is not None:
+        signal.signal(signal.SIGHUP, lambda signum, frame: housekeeping.reload())
 
 
 def _summary(loop: FrameLoop, build: _Build, recorder: RecorderOutput, intake: CommandIntake) -> dict[str, Any]:
@@ -208,8 +224,12 @@ class LiveRun:
                                             "shows": str(control.shows) if control.shows else None,
                                             "torch_threads": torch.get_num_threads()})
         self.recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, options.recordings,
-                                       options.record)
+                                       options.record, max_bytes=options.recordings_max_bytes)
         outputs: list[Output] = [self.recorder, SnapshotOutput(options.snapshots, display.size, display.flipped)]
+        self.health = HealthOutput(lambda: self.loop.facts())
+        self.notify = SystemdNotify(self.health)
+        outputs += [self.health, self.notify]
+        self.health_server = HealthServer(*options.health, self.health.current) if options.health else None
         self.intake = intake = CommandIntake(build.state, server=self.server, keys=display.keys, record=record)
         intake.loader = _show_loader(program, control.shows, intake, registry)
         housekeeping = None
@@ -226,6 +246,7 @@ class LiveRun:
         parts = LoopParts(display, DisplayPacer(float(fps), display.vsync), build.state, build.runahead,
                           build.compositor, Outputs(outputs), intake, FrameStats(float(fps)), housekeeping, policy,
                           self.recorder, anchor)
+        self.housekeeping = housekeeping
         self.loop = FrameLoop(parts, None if options.duration is None else round(options.duration * fps), exact=False)
         if options.stats:
             outputs.append(StatsPanelOutput(lambda tick: _panel_lines(self.loop, tick), display.size[1],
@@ -241,10 +262,16 @@ class LiveRun:
         """Play until quit, --duration or a signal; returns the stats summary."""
         if self.server is not None:
             self.server.start()
+        if self.health_server is not None:
+            self.health_server.start()
         if self.options.record:
             self.recorder.start(self.options.record)
-        _quit_on_signals(self.loop)
-        self.loop.run()
+        _quit_on_signals(self.loop, self.housekeeping)
+        try:
+            self.loop.run()
+        finally:
+            if self.health_server is not None:
+                self.health_server.close()
         summary = _summary(self.loop, self.build, self.recorder, self.intake)
         if self.options.stats_json:
             self.options.stats_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -268,7 +295,9 @@ def _panel_lines(loop: FrameLoop, tick: int) -> list[str]:
 def _performance_log(control: ControlOptions, header: dict[str, Any]) -> PerformanceLog | None:
     path = control.performance_log
     if path is None and control.osc is not None:
-        path = Path("performances") / f"{dt.datetime.now():%Y%m%d-%H%M%S}.jsonl"
+        folder = Path("performances")
+        prune_logs(folder, LOGS_KEPT - 1)
+        path = folder / f"{dt.datetime.now():%Y%m%d-%H%M%S}.jsonl"
     return PerformanceLog(path, header) if path is not None else None
 
 

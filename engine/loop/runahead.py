@@ -174,8 +174,8 @@ class RunAhead:
         with self._condition:
             self._stop = True
             self._condition.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10.0)
+        if self._thread.is_alive():  # a generator stuck in a kernel cannot be waited for: it is a daemon
+            self._thread.join(timeout=2.0)
 
     # --- the worker ----------------------------------------------------------------------------------
 

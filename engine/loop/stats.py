@@ -45,6 +45,15 @@ class FrameStats:
             self._total += interval
 
     @property
+    def histogram(self) -> np.ndarray:
+        """Frame intervals since the start, in bins of :attr:`BIN` seconds (a copy)."""
+        return self._histogram.copy()
+
+    @property
+    def total_seconds(self) -> float:
+        return self._total
+
+    @property
     def missed(self) -> int:
         return self.late + self.substituted
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from engine.commands import Command, StartRecording, StopRecording, ToggleRecording
 from engine.outputs.base import Output, ShownFrame
+from engine.outputs.storage import make_room
 from engine.record.sinks import RecordError, open_sink
 from engine.record.writer import AsyncWriter
 from engine.render.context import is_software
@@ -146,12 +147,16 @@ class RecorderOutput(Output):
     COMMANDS = (StartRecording, StopRecording, ToggleRecording)
 
     def __init__(self, ctx: moderngl.Context, fps: float | Fraction, size: tuple[int, int], flipped: bool,
-                 folder: Path = Path("recordings"), default: Path | None = None, exact: bool = False) -> None:
+                 folder: Path = Path("recordings"), default: Path | None = None, exact: bool = False,
+                 max_bytes: int | None = None) -> None:
+        """``max_bytes``: cap on the recordings folder (oldest recordings removed to stay under it)."""
         self.ctx, self.fps, self.size, self.flipped, self.exact = ctx, fps, size, flipped, exact
         self.folder = folder
         self.default = default
+        self.max_bytes = max_bytes
         self.recorder: LiveRecorder | None = None
         self.recordings: list[dict[str, Any]] = []
+        self._checked = 0.0
 
     def start(self, path: Path) -> None:
         """Record to ``path`` from the next frame (one recording at a time). Live, a file that
@@ -159,6 +164,10 @@ class RecorderOutput(Output):
         if self.recorder is None and self.exact:
             self.recorder = LiveRecorder(self.ctx, path, self.fps, self.size, self.flipped, exact=True)
         elif self.recorder is None:
+            if self.max_bytes is not None and not make_room(self.folder, int(0.9 * self.max_bytes)):
+                log.error("not recording %s: the recordings folder cannot be brought under %.1f GB", path,
+                          self.max_bytes / 1e9)
+                return
             self.recorder = open_recorder(self.ctx, path, self.fps, self.size, self.flipped)
         else:
             log.warning("already recording to %s; %s not started", self.recorder.path, path)
@@ -169,6 +178,14 @@ class RecorderOutput(Output):
             written = recorder.stop()
             self.recordings.append({"path": str(recorder.path.resolve()), "frames": written,
                                     "stopped_because": recorder.stopped_because})
+
+    @property
+    def recording_bytes(self) -> int:
+        """Size of the recording in progress (a video file; 0 for none or a folder of frames)."""
+        try:
+            return self.recorder.path.stat().st_size if self.recorder is not None and self.recorder.path.is_file() else 0
+        except OSError:
+            return 0
 
     @property
     def recording(self) -> str:
@@ -203,6 +220,12 @@ class RecorderOutput(Output):
     def shown(self, frame: ShownFrame, status: Callable[[], Status]) -> None:
         if self.recorder is not None and not self.recorder.active:
             self.stop()  # it stopped itself (disk full, encoder behind): account for it now
+        if self.recorder is not None and self.max_bytes is not None and frame.at - self._checked >= 1.0:
+            self._checked = frame.at
+            if not make_room(self.folder, self.max_bytes, keep=self.recorder.path):
+                log.error("recording stopped: %s alone would pass the %.1f GB cap on %s", self.recorder.path,
+                          self.max_bytes / 1e9, self.folder)
+                self.stop()
 
     def resized(self, size: tuple[int, int]) -> None:
         if self.recorder is not None:

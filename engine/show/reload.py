@@ -35,10 +35,10 @@ class ShowWatcher:
             return None
         return (info.st_mtime_ns, info.st_size)
 
-    def poll(self) -> Show | None:
-        """The new show if the file changed and is valid; None if unchanged or broken."""
+    def poll(self, force: bool = False) -> Show | None:
+        """The new show if the file changed (or ``force``) and is valid; None if unchanged or broken."""
         stamp = self._stat()
-        if stamp == self._stamp:
+        if stamp == self._stamp and not force:
             return None
         self._stamp = stamp
         try:
