@@ -16,14 +16,17 @@ import torch
 from engine.frames import Face, FrameSpec
 from engine.generators.base import Generator
 
-FACE_MEMORY = 128 << 20  # bytes of face images kept: thousands at 64 px, about 40 at 1024 px
+FACE_MEMORY = 64 << 20  # bytes of face images kept (about 20 at 1024 px)
+FACES_KEPT = 64  # a held portrait, a dissolve, a few cues back: a walk's faces are new every keyframe anyway
 
 
 class FaceImages:
-    """Recently generated faces' images by face, at most ``limit`` bytes (one owner: the worker)."""
+    """Recently generated faces' images by face, at most ``count`` of them in ``limit`` bytes
+    (one owner: the worker)."""
 
-    def __init__(self, limit: int = FACE_MEMORY) -> None:
+    def __init__(self, limit: int = FACE_MEMORY, count: int = FACES_KEPT) -> None:
         self.limit = limit
+        self.count = count
         self._images: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._bytes = 0
 
@@ -38,7 +41,7 @@ class FaceImages:
             return
         self._images[key] = image
         self._bytes += image.nbytes
-        while self._bytes > self.limit and len(self._images) > 1:
+        while (self._bytes > self.limit or len(self._images) > self.count) and len(self._images) > 1:
             _, dropped = self._images.popitem(last=False)
             self._bytes -= dropped.nbytes
 
