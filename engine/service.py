@@ -92,6 +92,8 @@ def unit_text(unit: Unit) -> str:
         f"WorkingDirectory={unit.show.resolve().parent}",
         *[f"Environment={quote(value)}" for value in environment],
         "ExecStart=" + " ".join(quote(arg) for arg in command),
+        "# systemctl reload: read the show file again (as a saved edit would).",
+        "ExecReload=/bin/kill -HUP $MAINPID",
         "Restart=always",
         "RestartSec=2",
         f"WatchdogSec={WATCHDOG_SECONDS}",
