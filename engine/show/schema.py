@@ -24,6 +24,7 @@ import numpy as np
 from engine.frames import Look
 from engine.latent import EASINGS
 from engine.show.errors import ShowError
+from engine.show.schedule import Schedule, ScheduleError, parse_hours, parse_timezone
 from engine.show.source_map import SourceMap
 from engine.tomlread import TomlError, parse_toml
 
@@ -197,6 +198,7 @@ class Show:
     look: Look
     caption: Caption
     cues: tuple[Cue, ...]
+    schedule: Schedule | None = None  # opening hours; None: always open
 
     @property
     def duration(self) -> float:
@@ -224,8 +226,10 @@ _CUE_KEYS: dict[str, dict[str, Any]] = {
     "fade": {"to": str},
     "title": {"text": str, "color": str},
 }
+_SCHEDULE_KEYS = {"timezone": str, "hours": list, "closed": list, "fade": Number, "on_open": list, "on_close": list}
 # [[binding]] tables are OSC bindings, read and checked by engine.inputs.bindings
-_TABLES = {"show": _SETTINGS_KEYS, "look": _LOOK_KEYS, "caption": _CAPTION_KEYS, "cue": None, "binding": None}
+_TABLES = {"show": _SETTINGS_KEYS, "look": _LOOK_KEYS, "caption": _CAPTION_KEYS, "schedule": _SCHEDULE_KEYS,
+           "cue": None, "binding": None}
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list"}
 _FORMAT_SPEC = "[[fill]align][sign][0][width up to 2 digits][,|_][d|x|X|o|b]"
 
@@ -375,7 +379,43 @@ def _build(p: _Parser, data: dict[str, Any], latent_dim: LatentDim | None) -> Sh
     for i, cue in enumerate(cues[:-1]):
         if cue.duration == math.inf:
             raise p.fail("cue", i, None, f"an endless '{cue.kind}' cue can only be the last cue; give it a duration")
-    return Show(p.path, settings, look, caption, cues)
+    schedule = _schedule(p, data["schedule"]) if "schedule" in data else None
+    return Show(p.path, settings, look, caption, cues, schedule)
+
+
+def _schedule(p: _Parser, table: dict[str, Any]) -> Schedule:
+    """[schedule]: opening hours, closed dates, the fade, commands at opening and closing."""
+    p.check_keys(table, _SCHEDULE_KEYS, "schedule", 0, "[schedule]")
+    try:
+        timezone = parse_timezone(table["timezone"]) if "timezone" in table else None
+    except ScheduleError as exc:
+        raise p.fail("schedule", 0, "timezone", str(exc)) from None
+    hours = table.get("hours", [])
+    if not hours or len(hours) > 100 or not all(isinstance(h, str) for h in hours):
+        raise p.fail("schedule", 0, "hours", "'hours' must list opening hours, e.g. [\"Tue-Sun 10:00-18:00\"]")
+    try:
+        periods = tuple(parse_hours(line) for line in hours)
+    except ScheduleError as exc:
+        raise p.fail("schedule", 0, "hours", str(exc)) from None
+    closed = set()
+    for value in table.get("closed", []):
+        try:
+            day = value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else \
+                dt.date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise p.fail("schedule", 0, "closed", f"'closed' lists dates like \"2026-12-24\", got {value!r}")
+        closed.add(day)
+    fade = p.number(table, "fade", "schedule", 0, default=5.0, allow_low=True, high=600.0)
+    commands = {}
+    for key in ("on_open", "on_close"):
+        argv = table.get(key, [])
+        if argv and (not all(isinstance(a, str) and a for a in argv) or len(argv) > 64):
+            raise p.fail("schedule", 0, key, f"'{key}' is a command as a list of words, e.g. [\"xset\", \"dpms\", "
+                                             f"\"force\", \"on\"] (no shell)")
+        commands[key] = tuple(argv)
+    return Schedule(periods, frozenset(closed), timezone, fade, commands["on_open"], commands["on_close"])
 
 
 def _model_dim(p: _Parser, settings: Settings, latent_dim: LatentDim | None) -> int | None:
