@@ -8,15 +8,20 @@ does the work, imported when the command runs, so ``--help``, ``--version``, ``c
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import math
 import sys
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine import __version__
 from engine.generators.catalog import DEFAULT_MODEL
+
+if TYPE_CHECKING:  # engine.show imports numpy: not for --help
+    from engine.show.schedule import Schedule
 
 log = logging.getLogger("vernissage")
 WALKS = ("loop", "noise", "wander")  # engine.frames.WALKS, without importing numpy for --help
@@ -222,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--snapshots", type=Path, default=Path("snapshots"), help="folder for S snapshots")
     play.add_argument("--health", type=_host_port_or_port, default=None, metavar="[HOST:]PORT",
                       help="serve /health (JSON) and /metrics (Prometheus) over HTTP (host default 127.0.0.1)")
+    play.add_argument("--fallback", type=Path, default=None, metavar="IMAGE",
+                      help="a still image to show while the show cannot start (default black)")
     add_output_options(play)
     add_osc_options(play)
 
@@ -322,12 +329,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_play(args: argparse.Namespace) -> int:
     from engine.loop import run
-    from engine.loop.program import resolve
     from engine.outputs.display import HeadlessDisplay, WindowDisplay
 
     if args.stats_json is not None:
         _writable(args.stats_json)
-    program = resolve(_program_spec(args))
+    spec = _program_spec(args)
     options = run.PlayOptions(fps=args.fps, start=args.start, duration=args.duration, record=args.record,
                               stats=args.stats, stats_json=args.stats_json, keyframes=args.keyframes,
                               snapshots=args.snapshots, recordings=args.recordings, health=args.health,
@@ -335,15 +341,31 @@ def cmd_play(args: argparse.Namespace) -> int:
     control = run.ControlOptions(osc=args.osc, host=args.osc_host, allow=tuple(args.osc_allow),
                                  feedback=tuple(args.osc_feedback), learn=args.osc_learn, bindings=args.bindings,
                                  shows=args.shows, performance_log=args.performance_log)
-    size = args.size or (program.settings.width, program.settings.height)
-    display = HeadlessDisplay(size) if args.headless else WindowDisplay(args.size, args.fullscreen, args.display)
-    try:
-        summary = run.play(program, options, control, display)
+    display = HeadlessDisplay(args.size or _show_size(spec)) if args.headless else \
+        WindowDisplay(args.size, args.fullscreen, args.display)
+    try:  # the window first: whatever happens next, it is never a desktop that visitors see
+        summary = run.play_when_ready(spec, options, control, display, args.fallback)
     finally:
         display.close()
+    if summary is None:
+        return 0
     log.info("played %d frames in %.1f s: %.1f fps, p50 %.1f ms, p99 %.1f ms, missed %d", summary["frames"],
              summary["seconds"], summary["fps"], summary["p50_ms"], summary["p99_ms"], summary["missed"])
     return 0
+
+
+def _show_size(spec) -> tuple[int, int]:
+    """The size a headless show plays at: its own, or 1920x1080 when it cannot be read yet."""
+    from engine.loop.program import DEFAULT_SHOW
+    from engine.show.errors import ShowError
+    from engine.show.schema import load_show
+
+    if spec.walk:
+        return (1920, 1080)
+    try:
+        return load_show(spec.show or DEFAULT_SHOW).settings.size
+    except ShowError:
+        return (1920, 1080)
 
 
 def _writable(path: Path) -> None:
@@ -367,7 +389,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     load_bindings(args.show)  # play reads the show's [[binding]] tables too
     length = f"{show.duration:g} s" if math.isfinite(show.duration) else "endless"
     print(f"{args.show}: ok ({len(show.cues)} cues, {length}{', loops' if show.settings.loop else ''})")
+    if show.schedule is not None:
+        print(f"  {_opening_now(show.schedule)}")
     return 0
+
+
+def _opening_now(schedule: Schedule) -> str:
+    """'open now, closes ...' or 'closed now, opens ...': what the schedule says at this moment."""
+    now = dt.datetime.now(dt.timezone.utc)
+    change = schedule.next_change(now)
+    when = change.isoformat(timespec="minutes") if change else "not within two weeks"
+    return f"open now, closes {when}" if schedule.is_open(now) else f"closed now, opens {when}"
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -217,6 +217,21 @@ class SetKeyframeRate(Command):
     ADDRESS: ClassVar[str | None] = None
 
 
+@dataclass(frozen=True)
+class ScheduleOverride(Command):
+    """Staff open early or close for an event ("open", "closed"), or go back to the hours ("auto").
+
+    Logged for people reading the log; a replay has no opening hours, so it changes nothing
+    there: the fades and pauses the loop posts because of it are logged and replayed."""
+
+    mode: str
+    ADDRESS: ClassVar[str] = "/vernissage/schedule/override"
+
+    @property
+    def args(self) -> tuple[Value, ...]:
+        return (self.mode,)
+
+
 # --- outputs and the loop: side effects, never replayed -----------------------------------------
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ class Status:
     missed: int
     recording: str  # path, or "" when not recording
     errors: int  # messages ignored
+    open: int = 1  # within opening hours (1 without a schedule)
 
     def items(self) -> list[tuple[str, object]]:
         """(field, value) in the documented order."""
@@ -32,4 +33,4 @@ class Status:
     @property
     def discrete(self) -> tuple[object, ...]:
         """The fields whose change is sent to subscribers at once (the rest once a second)."""
-        return (self.cue, self.paused, self.recording, self.locked)
+        return (self.cue, self.paused, self.recording, self.locked, self.open)

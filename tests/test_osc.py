@@ -290,7 +290,7 @@ def test_status_is_answered_to_the_sender_and_sent_on_change(tmp_path, generator
         live.send("/vernissage/status")
         replies = dict(live.replies())
         assert replies["/vernissage/status/cue"] == ("walk",)
-        assert len(replies["/vernissage/status"]) == 10 and replies["/vernissage/status/fps"][0] > 0
+        assert len(replies["/vernissage/status"]) == 11 and replies["/vernissage/status/fps"][0] > 0
         live.send("/vernissage/show/pause", 1)
         deadline = time.monotonic() + 3
         paused = None

@@ -107,3 +107,15 @@ def test_bad_schedules_name_their_line(tmp_path, body, line, message):
     with pytest.raises(ShowError) as exc:
         load_show(path)
     assert str(exc.value).startswith(f"{path}:{line}:") and message in str(exc.value), str(exc.value)
+
+
+def test_check_says_whether_the_show_is_open_now(tmp_path, capsys):
+    from engine.cli import main
+
+    path = tmp_path / "show.toml"
+    today = dt.date.today().isoformat()
+    path.write_text(f'[schedule]\nhours = ["daily 00:00-24:00"]\nclosed = ["{today}"]\n[[cue]]\nkind = "wander"\n')
+    assert main(["check", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    assert lines[1].startswith(f"  closed now, opens {tomorrow}T00:00")  # the next local midnight

@@ -278,6 +278,8 @@ BROKEN = [
     ('[show]\nfps = 999\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "'fps' must be between 1 and 240, got 999"),
     ('[show]\nsize = "huge"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "size 'huge' is not WIDTHxHEIGHT, e.g. 1920x1080"),
     ('[show]\nmodel = "nope"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "unknown model 'nope' (available: digiface-dcgan64)"),
+    ('[show]\nmodel = "models/mine"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2,
+     "no such model file or folder: "),  # named in the show's folder, where it was looked for first
     ('[caption]\nfont = "missing.ttf"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2,
      "font file 'missing.ttf' not found (relative to the show file)"),
     ('[show]\nseed = 1\n', 1, "the show has no cues; add at least one [[cue]] table"),

@@ -48,6 +48,8 @@ def resolve_model(path_or_name: str | Path) -> Path:
         for root in model_dirs():
             if (root / candidate.name).is_dir():
                 return root / candidate.name
+    else:
+        raise ModelError(path_or_name, f"no such model file or folder: {candidate.absolute()}")
     names = ", ".join(c.name for c in available_models()) or "none"
     raise ModelError(path_or_name, f"no such model file or name (available: {names})")
 
@@ -65,5 +67,7 @@ def latent_dim_of(model: str | Path) -> int | None:
         return ModelCard.read(where / CARD_FILE).latent_dim
     except ModelError as exc:
         names = ", ".join(c.name for c in available_models()) or "none"
+        if exc.problem.startswith("no such model file or folder"):
+            raise LookupError(exc.problem) from None
         reason = exc.problem if exc.problem != f"no such model file or name (available: {names})" else ""
         raise LookupError(f"unknown model '{model}' ({reason or 'available: ' + names})") from None

@@ -24,6 +24,7 @@ from engine.commands import (
     NextCue,
     NextFace,
     Pause,
+    ScheduleOverride,
     Seek,
     SetFader,
     SetTempo,
@@ -79,6 +80,12 @@ def _lock(locked: int) -> LockTempo:
     return LockTempo(bool(locked))
 
 
+def _override(mode: str) -> ScheduleOverride:
+    if mode not in ("open", "closed", "auto"):
+        raise ControlError(f"/vernissage/schedule/override: 'mode' must be open, closed or auto, got {mode[:20]!r}")
+    return ScheduleOverride(mode)
+
+
 ADDRESSES: dict[str, Address] = {a.path: a for a in (
     Address("/vernissage/show/cue", GoToCue, (Param("cue", "cue"),),
             effect="jump to the start of a cue, by name or by index from 0 (in the current cycle)"),
@@ -110,6 +117,8 @@ ADDRESSES: dict[str, Address] = {a.path: a for a in (
             effect="1: face changes and cues land on beats, walks move one face per `tempo/beats` beats"),
     Address("/vernissage/tempo/beats", BeatsPerFace, (Param("beats", "int", 1, 64),),
             effect="beats per face when locked"),
+    Address("/vernissage/schedule/override", _override, (Param("mode", "str"),),
+            effect="`open` early, `closed` for an event, or `auto`: back to the opening hours"),
     Address("/vernissage/status", None, kind="query", effect="answer /vernissage/status to the sender (see Feedback)"),
 )}
 

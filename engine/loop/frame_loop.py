@@ -10,6 +10,7 @@ housekeeping and loader threads. Live, the loop never waits on any of them.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -18,13 +19,14 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-from engine.commands import Quit, SetFader, SetKeyframeRate, Slew, ToggleFullscreen
+from engine.commands import Pause, Quit, ScheduleOverride, SetFader, SetKeyframeRate, Slew, ToggleFullscreen
 from engine.loop.anchor_lock import AnchorLock
 from engine.loop.clock import Key
 from engine.loop.compositor import Compositor
 from engine.loop.housekeeping import Housekeeping
 from engine.loop.intake import CommandIntake
 from engine.loop.keyframes import KeyframeRatePolicy
+from engine.loop.opening import Opening, OpeningHours
 from engine.loop.pacing import Pacer, Presented
 from engine.loop.runahead import RunAhead
 from engine.loop.show_state import PlannedFrame, ShowState
@@ -62,6 +64,8 @@ class LoopParts:
     rate_policy: KeyframeRatePolicy | None = None  # live only: the keyframe rate follows the generator
     recorder: RecorderOutput | None = None
     anchor: Callable[[], float] | None = None  # an anchored show's time by the wall clock, now
+    opening: OpeningHours | None = None  # live only: closed outside opening hours
+    wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)  # the wall clock (tests pass theirs)
 
 
 class FrameLoop:
@@ -79,8 +83,13 @@ class FrameLoop:
         self._next_log = 0.0
         self._stand_ins_before = 0
         self._lock = AnchorLock(float(parts.state.clock.fps)) if parts.anchor is not None else None
+        self.opening_state = Opening(True, None, None)
+        self._closed = False  # outside opening hours: idling
+        self._closing_at: float | None = None  # fading out until then
+        self._idle_shown = 0.0
         parts.intake.add_routes({**parts.outputs.routes(), Quit: lambda command: self.quit(),
-                                 ToggleFullscreen: lambda command: self._toggle_fullscreen()})
+                                 ToggleFullscreen: lambda command: self._toggle_fullscreen(),
+                                 ScheduleOverride: self._override})
 
     def quit(self, fade: float = 0.0) -> None:
         """Stop after the frame being drawn, or after fading to black for ``fade`` seconds (a
@@ -102,6 +111,9 @@ class FrameLoop:
         self._start()
         try:
             while not self._finished():
+                if self._closed:
+                    self._idle()
+                    continue
                 tick = p.pacer.wait_to_draw()
                 p.intake.take(tick, p.pacer.deadline(tick))
                 frame = p.state.frame_at(tick)
@@ -164,6 +176,8 @@ class FrameLoop:
 
     def _every_second(self, frame: PlannedFrame) -> None:
         p = self.parts
+        if p.opening is not None:
+            self._follow_the_hours()
         if p.housekeeping is not None and p.housekeeping.registry is not None:
             base = p.state.latest.base
             shown = base.portrait_at(frame.time) if isinstance(base, Timeline) else None
@@ -186,6 +200,62 @@ class FrameLoop:
             self._next_log = time.perf_counter()
             self._log_stats()
 
+    # --- opening hours -------------------------------------------------------------------------------
+
+    def _override(self, command: ScheduleOverride) -> None:  # type: ignore[override]
+        if self.parts.opening is not None:
+            self.parts.opening.override = command.mode
+            log.info("opening hours: %s (by command)", command.mode)
+            self._follow_the_hours()
+
+    def _follow_the_hours(self) -> None:
+        """Open or close as the schedule (or staff) says: a fade, then idling until opening time."""
+        p = self.parts
+        assert p.opening is not None
+        self.opening_state = decided = p.opening.decide(p.wall())
+        fade = p.opening.schedule.fade if p.opening.schedule is not None else 0.0
+        if decided.open and (self._closed or self._closing_at is not None):
+            self._reopen(fade)
+        elif not decided.open and not self._closed and self._closing_at is None:
+            log.info("closing: fading out over %g s; opening again %s", fade,
+                     decided.next_open.isoformat(timespec="minutes") if decided.next_open else "when told")
+            p.intake.post(SetFader("/vernissage/render/fade", 1.0, smoothing=fade / 4))
+            self._closing_at = time.perf_counter() + fade
+            p.opening.run_hook(opened=False)
+        if self._closing_at is not None and not self._closed and time.perf_counter() >= self._closing_at:
+            self._closed = True  # from now on: black, and nothing generated
+            if p.anchor is None:
+                p.intake.post(Pause(True))  # a show without an anchor takes up where it closed
+
+    def _reopen(self, fade: float) -> None:
+        p = self.parts
+        log.info("opening%s", " (the show goes on where the clock says)" if p.anchor is not None else "")
+        if self._closed:
+            p.pacer.restart()
+            p.intake.post(Slew(to=p.anchor()) if p.anchor is not None else Pause(False))
+        p.intake.post(SetFader("/vernissage/render/fade", 0.0, smoothing=fade / 4))
+        self._closed = False
+        self._closing_at = None
+        p.opening.run_hook(opened=True)  # type: ignore[union-attr]
+
+    def _idle(self) -> None:
+        """Closed: commands still apply (staff, quit), a black frame each second keeps the window
+        black and the watchdog fed; nothing is generated or drawn otherwise."""
+        p = self.parts
+        tick = p.pacer.tick
+        p.intake.take(tick, time.perf_counter())
+        now = time.perf_counter()
+        if now - self._idle_shown >= 1.0:
+            interval, self._idle_shown = now - self._idle_shown, now
+            target = p.display.target
+            target.use()
+            target.clear(0.0, 0.0, 0.0, 1.0)
+            p.display.present()
+            frame = p.state.frame_at(tick)
+            p.outputs.shown(ShownFrame(tick, frame.time, interval, 0, False, now), lambda: self.status(tick))
+            self._follow_the_hours()
+        time.sleep(0.2)
+
     def _log_stats(self) -> None:
         p50, p99 = self.parts.stats.take_window()
         s = self.parts.stats.summary()
@@ -202,7 +272,10 @@ class FrameLoop:
                 "keyframe_rate": float(p.state.clock.latest.keyframe_rate),
                 "osc_received": p.intake.counters().get("received", 0),
                 "recording_bytes": p.recorder.recording_bytes if p.recorder is not None else 0,
-                "frame_buckets": frame_buckets(stats.histogram, stats.BIN), "frame_seconds": stats.total_seconds}
+                "frame_buckets": frame_buckets(stats.histogram, stats.BIN), "frame_seconds": stats.total_seconds,
+                "open": self.opening_state.open,
+                "next_open": self.opening_state.next_open.isoformat() if self.opening_state.next_open else None,
+                "next_close": self.opening_state.next_close.isoformat() if self.opening_state.next_close else None}
 
     def status(self, tick: int) -> Status:
         """/vernissage/status: the show's state, frame rate, misses, recording, control errors."""
@@ -210,7 +283,7 @@ class FrameLoop:
         cue, t, paused, speed, bpm, locked = p.state.status(tick)
         recording = p.recorder.recording if p.recorder is not None else ""
         return Status(cue, t, paused, speed, bpm, locked, round(p.stats.recent_fps(), 2), p.stats.missed,
-                      recording, p.intake.errors)
+                      recording, p.intake.errors, int(self.opening_state.open))
 
     def _toggle_fullscreen(self) -> None:
         p = self.parts

@@ -108,8 +108,8 @@ class CommandIntake:
                 command = self.loader.load_now(command.file)
             route = self._routes.get(type(command))
             if route is not None:  # a side effect (recording, snapshot, the loop's own): shown at once
-                route(command)
-                applied = Applied(tick, None)
+                route(command)  # logged if REPLAYED (a schedule override: its fades are logged too)
+                applied = Applied(tick, command if command.REPLAYED else None)
             else:
                 applied = self.state.apply(tick, command, lead)
         except (CommandRefused, ControlError) as exc:

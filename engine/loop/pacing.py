@@ -55,6 +55,9 @@ class Pacer(Protocol):
     def deadline(self, tick: int) -> float:
         """When ``tick`` is due on screen (perf_counter seconds)."""
 
+    def restart(self) -> None:
+        """Go on from now after a pause in presenting."""
+
 
 class ExactPacer:
     """Offline and replays: one tick per frame, as fast as frames come, none skipped."""
@@ -81,6 +84,9 @@ class ExactPacer:
     def deadline(self, tick: int) -> float:
         return self._last  # whenever the frame is done
 
+    def restart(self) -> None:
+        self._last = self._now()
+
 
 class DisplayPacer:
     """Live: ticks from the display's refreshes (vsync) or the monotonic clock."""
@@ -105,6 +111,13 @@ class DisplayPacer:
     def start(self) -> None:
         self._origin = self._last = self._ahead_origin = self._draw_began = self._now()
         self.tick = 0
+
+    def restart(self) -> None:
+        """Go on from now after a pause in presenting (the gallery was closed): the next tick is due
+        at once, and the time away is not counted as frames missed."""
+        now = self._now()
+        self._origin = now - self.tick / self.fps
+        self._last = self._ahead_origin = self._draw_began = now - self.period
 
     def deadline(self, tick: int) -> float:
         return self._origin + tick / self.fps

@@ -22,6 +22,7 @@ from engine.loop.compositor import TextStyle
 from engine.render.settings import RenderSettings
 from engine.resources import bundled
 from engine.show import Show, ShowError, Timeline, load_show
+from engine.show.schema import model_near
 
 log = logging.getLogger(__name__)
 DEFAULT_SHOW = bundled("shows") / "never_existed.toml"
@@ -100,7 +101,7 @@ def resolve(spec: ProgramSpec) -> Program:
         raise ShowError(spec.show, 1, "give a show or --walk, not both")
     show = None if spec.walk else load_checked_show(spec.show or DEFAULT_SHOW)
     base = show.settings if show else None
-    model = spec.model or (str(_model_path(show)) if show else DEFAULT_MODEL)
+    model = spec.model or (model_near(show.path.parent, show.settings.model) if show else DEFAULT_MODEL)
     generator = load_generator(model, device=spec.device)
     log.info("model %s on %s", generator.card.name, generator.placement.describe())
     fps = Fraction(spec.fps) if spec.fps else Fraction(base.fps if base else 30).limit_denominator(1001)
@@ -127,7 +128,3 @@ def resolve(spec: ProgramSpec) -> Program:
     length = timeline.period or (timeline.duration if math.isfinite(timeline.duration) else None)
     return Program(spec, timeline, generator, fps, settings, TextStyle(show.caption), length, show, adjust)
 
-
-def _model_path(show: Show) -> str | Path:
-    local = show.path.parent / show.settings.model
-    return local if local.exists() else show.settings.model

@@ -13,6 +13,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +24,7 @@ import torch
 from engine.commands import ShowLoaded
 from engine.frames import FrameSource
 from engine.generators.errors import ModelError
-from engine.inputs.bindings import Binding, load_bindings
+from engine.inputs.bindings import Binding, BindingError, load_bindings
 from engine.inputs.osc_server import OscServer
 from engine.inputs.performance_log import (
     LOGS_KEPT,
@@ -40,12 +41,14 @@ from engine.loop.frame_loop import FrameLoop, LoopParts
 from engine.loop.housekeeping import Housekeeping
 from engine.loop.intake import CommandIntake
 from engine.loop.keyframes import KeyframeRatePolicy, starting_rate
+from engine.loop.opening import OpeningHours
 from engine.loop.pacing import DisplayPacer, ExactPacer, Pacer
 from engine.loop.program import Program, ProgramSpec, load_checked_show, resolve
 from engine.loop.runahead import RunAhead
 from engine.loop.show_loader import ShowLoader
 from engine.loop.show_state import ShowState
 from engine.loop.stats import FrameStats
+from engine.loop.waiting import when_ready
 from engine.outputs.base import Output, Outputs
 from engine.outputs.display import Display, HeadlessDisplay
 from engine.outputs.feedback import FeedbackOutput
@@ -195,7 +198,9 @@ class LiveRun:
     """``vernissage play``, built and ready to run: its loop, state, server and outputs are here
     for the tests and benchmarks that drive a live show."""
 
-    def __init__(self, program: Program, options: PlayOptions, control: ControlOptions, display: Display) -> None:
+    def __init__(self, program: Program, options: PlayOptions, control: ControlOptions, display: Display,
+                 wall: Callable[[], dt.datetime] | None = None) -> None:
+        """``wall``: the wall clock opening hours follow (tests pass their own; default the real one)."""
         refresh = getattr(display, "refresh_rate", None)
         fps = options.fps or Fraction(refresh or 60).limit_denominator(1001)
         self.options = options
@@ -243,9 +248,12 @@ class LiveRun:
             housekeeping = Housekeeping(ShowWatcher(program.show.path, load_checked_show), rebuild, intake.post,
                                         registry)
         policy = None if options.keyframes else KeyframeRatePolicy(fps, rate)
+        opening = OpeningHours(program.show.schedule if program.show is not None else None)
         parts = LoopParts(display, DisplayPacer(float(fps), display.vsync), build.state, build.runahead,
                           build.compositor, Outputs(outputs), intake, FrameStats(float(fps)), housekeeping, policy,
-                          self.recorder, anchor)
+                          self.recorder, anchor, opening)
+        if wall is not None:
+            parts.wall = wall
         self.housekeeping = housekeeping
         self.loop = FrameLoop(parts, None if options.duration is None else round(options.duration * fps), exact=False)
         if options.stats:
@@ -282,6 +290,21 @@ def play(program: Program, options: PlayOptions, control: ControlOptions, displa
     """Play live on ``display`` until quit, --duration or a signal; returns the stats summary."""
     process.configure(program.generator.placement, live=True, software_gl=is_software(display.ctx))
     return LiveRun(program, options, control, display).run()
+
+
+def play_when_ready(spec: ProgramSpec, options: PlayOptions, control: ControlOptions, display: Display,
+                    fallback: Path | None = None) -> dict[str, Any] | None:
+    """Play as soon as the show can start: until then ``display`` stays black (or shows
+    ``fallback``), unhealthy, and the show is tried again every few seconds (never a desktop).
+    None when stopped before it could start."""
+
+    def start() -> LiveRun:
+        program = resolve(spec)
+        process.configure(program.generator.placement, live=True, software_gl=is_software(display.ctx))
+        return LiveRun(program, options, control, display)
+
+    live = when_ready(start, (ModelError, ShowError, BindingError, OSError), display, options.health, fallback)
+    return None if live is None else live.run()
 
 
 def _panel_lines(loop: FrameLoop, tick: int) -> list[str]:

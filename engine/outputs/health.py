@@ -40,6 +40,8 @@ class Health:
     osc_errors: int
     recording_bytes: int
     open: bool = True
+    next_open: str | None = None  # ISO date-time of the next opening, while closed
+    next_close: str | None = None  # ... of the next closing, while open
     frame_buckets: tuple[int, ...] = field(default=(), repr=False)  # frames faster than each FRAME_BUCKETS
     frame_seconds: float = 0.0  # sum of frame intervals
 
@@ -82,8 +84,8 @@ class HealthOutput(Output):
         return Health(not reason, reason, round(now - self._started, 1), facts["frames"], status.missed,
                       facts["missed_late"], facts["missed_stand_in"], status.fps, status.cue, status.recording,
                       facts["model"], facts["device"], facts["keyframe_rate"], facts["osc_received"], status.errors,
-                      facts["recording_bytes"], facts.get("open", True), facts["frame_buckets"],
-                      facts["frame_seconds"])
+                      facts["recording_bytes"], facts.get("open", True), facts.get("next_open"),
+                      facts.get("next_close"), facts["frame_buckets"], facts["frame_seconds"])
 
     def current(self) -> Health:
         """The latest snapshot, judged now: frames that stopped coming make it unhealthy too."""

@@ -418,12 +418,21 @@ def _schedule(p: _Parser, table: dict[str, Any]) -> Schedule:
     return Schedule(periods, frozenset(closed), timezone, fade, commands["on_open"], commands["on_close"])
 
 
+def model_near(folder: Path, model: str) -> str:
+    """A show's ``model`` setting as a path or name: relative paths are the show folder's first,
+    then the working folder's; a path found in neither is named in the show folder, where
+    an error about it should point."""
+    local = folder / model
+    if local.exists() or Path(model).name == model:
+        return str(local) if local.exists() else model
+    return model if Path(model).expanduser().exists() else str(local)
+
+
 def _model_dim(p: _Parser, settings: Settings, latent_dim: LatentDim | None) -> int | None:
     if latent_dim is None:
         return None
-    local = p.folder / settings.model
     try:
-        return latent_dim(str(local) if local.exists() else settings.model)
+        return latent_dim(model_near(p.folder, settings.model))
     except LookupError as exc:
         raise p.fail("show", 0, "model", str(exc.args[0] if exc.args else exc)) from None
 

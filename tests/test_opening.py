@@ -1,0 +1,265 @@
+"""The installation opens and closes with the gallery, and never shows a desktop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from fractions import Fraction
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from PIL import Image
+
+from engine.inputs.osc_client import free_udp_port, send
+from engine.loop.program import ProgramSpec, resolve
+from engine.loop.run import ControlOptions, LiveRun, PlayOptions
+from engine.outputs.display import HeadlessDisplay
+
+ROOT = Path(__file__).resolve().parents[1]
+BERLIN = ZoneInfo("Europe/Berlin")
+SHOW = '''[show]
+fps = 20
+[schedule]
+timezone = "Europe/Berlin"
+hours = ["Tue-Sun 10:00-18:00"]
+fade = 0.5
+on_close = ["{python}", "-c", "open('{marker}', 'w').write('closed')"]
+[[cue]]
+kind = "wander"
+speed = 1
+'''
+
+
+def _health(port: int) -> dict:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as reply:
+            return json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
+
+
+def test_the_show_closes_to_black_idles_and_opens_where_it_left_off(tmp_path):
+    show = tmp_path / "gallery.toml"
+    show.write_text(SHOW.format(python=sys.executable, marker=tmp_path / "hook"))
+    wall = [dt.datetime(2026, 12, 1, 17, 59, 57, tzinfo=BERLIN)]  # a Tuesday, three seconds before closing
+    program = resolve(ProgramSpec(show=str(show), size=(96, 96)))
+    frames = tmp_path / "frames"
+    port = free_udp_port()
+    options = PlayOptions(fps=Fraction(20), record=frames, snapshots=tmp_path / "s", recordings=tmp_path / "r",
+                          health=("127.0.0.1", port))
+    made: list[LiveRun] = []
+    ready = threading.Event()
+
+    def play() -> None:
+        display = HeadlessDisplay((96, 96))
+        try:
+            made.append(LiveRun(program, options, ControlOptions(), display, wall=lambda: wall[0]))
+            ready.set()
+            made[0].run()
+        finally:
+            ready.set()
+            display.close()
+
+    thread = threading.Thread(target=play, daemon=True)
+    thread.start()
+    assert ready.wait(60)
+    live = made[0]
+    try:
+        time.sleep(2.0)
+        assert _health(port)["open"]
+        wall[0] = dt.datetime(2026, 12, 1, 18, 0, 1, tzinfo=BERLIN)  # six o'clock
+        deadline = time.monotonic() + 10
+        while not live.loop._closed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.5)
+        closed = _health(port)
+        frames_closed, tick_closed = live.loop.parts.stats.frames, live.loop.parts.pacer.tick
+        time_closed = live.state.clock.time_at(tick_closed)
+        time.sleep(2.0)
+        frames_still = live.loop.parts.stats.frames
+        wall[0] = dt.datetime(2026, 12, 2, 10, 0, 1, tzinfo=BERLIN)  # Wednesday, ten o'clock
+        time.sleep(3.0)
+        reopened = _health(port)
+        time_open = live.state.clock.time_at(live.loop.parts.pacer.tick)
+    finally:
+        live.loop.quit()
+        thread.join(30)
+    assert closed["open"] is False and closed["healthy"] and closed["next_open"] == "2026-12-02T10:00:00+01:00"
+    assert frames_still == frames_closed  # closed: nothing drawn, nothing generated
+    assert (tmp_path / "hook").read_text() == "closed"  # on_close ran (on a thread of its own)
+    assert reopened["open"] is True and reopened["next_close"] == "2026-12-02T18:00:00+01:00"
+    assert 0.0 < time_open - time_closed < 4.0  # it took up where it left off (no anchor)
+    images = [np.asarray(Image.open(p)).astype(float) for p in sorted(frames.glob("*.png"))]
+    brightness = [image.mean() for image in images]
+    last_before = frames_closed - 1
+    assert brightness[5] > 20 and brightness[last_before] < 2  # faces, then black at closing
+    assert max(brightness[last_before + 30:]) > 20  # and faces again after opening
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_show_closed_now_idles_and_the_same_show_open_plays(tmp_path):
+    today = dt.date.today().isoformat()
+    closed = tmp_path / "closed.toml"
+    closed.write_text(f'[schedule]\nhours = ["daily 00:00-24:00"]\nclosed = ["{today}"]\nfade = 0\n'
+                      '[[cue]]\nkind = "wander"\n')
+    opened = tmp_path / "open.toml"
+    opened.write_text('[schedule]\nhours = ["daily 00:00-24:00"]\nfade = 0\n[[cue]]\nkind = "wander"\n')
+    results = {}
+    for show in (closed, opened):
+        port = free_udp_port()
+        player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", str(show), "--headless", "--size",
+                                   "1280x720", "--fps", "60", "--duration", "60", "--health", str(port)],
+                                  cwd=ROOT, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if _health(port)["uptime"] > 4:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.2)
+            before, began = _cpu_seconds(player.pid), time.monotonic()
+            time.sleep(5.0)
+            cpu = (_cpu_seconds(player.pid) - before) / (time.monotonic() - began)
+            results[show.stem] = (_health(port), cpu)
+        finally:
+            player.terminate()
+            player.wait(30)
+    health, cpu = results["closed"]
+    assert health["open"] is False and cpu < 0.10  # black, idle: a few percent of one core
+    health, cpu = results["open"]
+    assert health["open"] is True and health["fps"] > 30 and cpu > 0.3  # the same show, open: faces, working
+
+
+def test_a_missing_model_keeps_the_screen_black_then_plays_once_it_appears(tmp_path):
+    models = tmp_path / "models"
+    show = tmp_path / "show.toml"
+    show.write_text('[show]\nmodel = "models/faces"\n[[cue]]\nkind = "wander"\n')
+    port = free_udp_port()
+    player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", str(show), "--headless", "--size", "96x96",
+                               "--fps", "20", "--duration", "120", "--health", str(port)],
+                              cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        waiting = None
+        while time.monotonic() < deadline and waiting is None:
+            try:
+                waiting = _health(port)
+            except OSError:
+                time.sleep(0.2)
+        assert waiting is not None and not waiting["healthy"] and "models/faces" in waiting["reason"]
+        time.sleep(2.0)
+        assert player.poll() is None  # still up: black, not a desktop
+        shutil.copytree(ROOT / "models" / "digiface-dcgan64", models / "faces")
+        deadline = time.monotonic() + 30
+        playing = waiting
+        while time.monotonic() < deadline and not playing.get("healthy"):
+            time.sleep(0.5)
+            try:
+                playing = _health(port)
+            except OSError:
+                continue
+        assert playing["healthy"] and playing["model"] == "digiface-dcgan64"
+        player.terminate()
+        _, errors = player.communicate(timeout=30)
+    finally:
+        if player.poll() is None:
+            player.kill()
+    assert player.returncode == 0
+    assert sum("no such model file or folder" in line for line in errors.splitlines()) == 1  # said once, not each retry
+
+
+def test_staff_open_early_and_go_back_to_the_hours_over_osc(tmp_path):
+    today = dt.date.today().isoformat()
+    show = tmp_path / "closed.toml"
+    show.write_text(f'[schedule]\nhours = ["daily 00:00-24:00"]\nclosed = ["{today}"]\nfade = 0\n'
+                    '[[cue]]\nkind = "wander"\n')
+    health_port, osc_port = free_udp_port(), free_udp_port()
+    log = tmp_path / "performance.jsonl"
+    player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", str(show), "--headless", "--size", "96x96",
+                               "--fps", "20", "--duration", "90", "--health", str(health_port), "--osc", str(osc_port),
+                               "--performance-log", str(log)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+
+    def wait_for(open_: bool) -> dict:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                health = _health(health_port)
+                if health["open"] is open_:
+                    return health
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"never {'open' if open_ else 'closed'}")
+
+    try:
+        closed = wait_for(False)
+        send("/vernissage/schedule/override", ["sideways"], port=osc_port)  # refused: one line, still closed
+        send("/vernissage/schedule/override", ["open"], port=osc_port)
+        opened = wait_for(True)
+        frames_open = opened["frames"]
+        time.sleep(2.0)
+        playing = _health(health_port)
+        send("/vernissage/schedule/override", ["auto"], port=osc_port)
+        back = wait_for(False)
+        player.terminate()
+        _, errors = player.communicate(timeout=30)
+    finally:
+        if player.poll() is None:
+            player.kill()
+    assert closed["next_open"] is not None and opened["next_close"] is None  # staff decide until "auto"
+    assert playing["frames"] > frames_open + 10  # open: frames come
+    assert back["open"] is False and back["next_open"] is not None
+    assert sum("must be open, closed or auto, got 'sideways'" in line for line in errors.splitlines()) == 1
+    modes = [json.loads(line).get("args") for line in log.read_text().splitlines()
+             if "schedule/override" in line]
+    assert modes == [["open"], ["auto"]]  # logged like every command
+
+
+def test_display_power_commands_that_fail_or_hang_are_one_line_each(caplog, monkeypatch):
+    from engine.loop import opening
+
+    monkeypatch.setattr(opening, "HOOK_TIMEOUT", 0.5)
+    with caplog.at_level("ERROR", logger="engine.loop.opening"):
+        opening._run(("no-such-cec-client", "-s"))
+        opening._run((sys.executable, "-c", "import sys; print('projector says no', file=sys.stderr); sys.exit(3)"))
+        opening._run((sys.executable, "-c", "import time; time.sleep(10)"))
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 3 and all("\n" not in line for line in lines)
+    assert "no-such-cec-client failed" in lines[0]
+    assert "exited with 3 (projector says no)" in lines[1]
+    assert "timed out" in lines[2]
+
+
+def test_the_override_wins_over_the_hours_until_auto():
+    from engine.loop.opening import OpeningHours
+    from engine.show.schedule import Schedule, parse_hours
+
+    hours = OpeningHours(Schedule((parse_hours("Tue-Sun 10:00-18:00"),), timezone="Europe/Berlin"))
+    monday = dt.datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN)
+    assert not hours.decide(monday).open
+    hours.override = "open"
+    assert hours.decide(monday).open
+    hours.override = "closed"
+    assert not hours.decide(dt.datetime(2026, 12, 1, 12, 0, tzinfo=BERLIN)).open
+    hours.override = "auto"
+    assert hours.decide(dt.datetime(2026, 12, 1, 12, 0, tzinfo=BERLIN)).open
+    always = OpeningHours(None)
+    assert always.decide(monday).open
+    always.override = "closed"
+    assert not always.decide(monday).open
