@@ -38,6 +38,7 @@ class SystemdNotify(Output):
         self.ping_every = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 and mine else None
         self._ready = False
         self._pinged = self._status_at = -1e9
+        self._was_healthy = True
 
     @property
     def enabled(self) -> bool:
@@ -58,15 +59,19 @@ class SystemdNotify(Output):
         if not self._ready:
             self._ready = True
             self.send("READY=1")
-        if self.ping_every is not None and now - self._pinged >= self.ping_every and self.health.current().healthy:
+        health = self.health.current()
+        if self.ping_every is not None and now - self._pinged >= self.ping_every and health.healthy:
             self._pinged = now
             self.send("WATCHDOG=1")
-        if now - self._status_at >= STATUS_EVERY:
+        # A change of health is told at once: `systemctl status` should say why pings stopped
+        # before systemd acts on it, not up to STATUS_EVERY later.
+        if now - self._status_at >= STATUS_EVERY or health.healthy != self._was_healthy:
             self._status_at = now
+            self._was_healthy = health.healthy
             s = status()
             self.send(f"STATUS={s.cue}, {s.fps:.0f} fps, missed {s.missed}" +
                       (f", recording {s.recording}" if s.recording else "") +
-                      ("" if self.health.current().healthy else f"; UNHEALTHY: {self.health.current().reason}"))
+                      ("" if health.healthy else f"; UNHEALTHY: {health.reason}"))
 
     def stopping(self) -> None:
         self.send("STOPPING=1")
