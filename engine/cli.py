@@ -79,6 +79,15 @@ def _rate(text: str) -> Fraction:
     return Fraction(_number(text, 0.0, 1000.0, "keyframes a second", low_open=True)).limit_denominator(1_000_000)
 
 
+def _bitrate(text: str) -> int:
+    """'8M', '12000k' or bits a second -> bits a second (100 kbit/s to 1 Gbit/s)."""
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+    value = _number(text[:-1] if scale > 1 else text, 0.0, 1e12, "a bitrate", low_open=True) * scale
+    if not 100_000 <= value <= 1_000_000_000:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: a bitrate must be 100k to 1000M")
+    return round(value)
+
+
 def _datetime(text: str):  # -> datetime
     from engine.show.schema import parse_anchor
 
@@ -125,6 +134,9 @@ def _cidr(text: str) -> str:
 
 
 SECONDS = _ranged(0.0, 1e9, "seconds", low_open=True)
+REACTIVITY = _ranged(0.0, 2.0, "reactivity")
+CODECS = ("h264", "h265", "prores", "prores4444", "ffv1")  # engine.record.codecs.CODECS, without importing PyAV
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 PORT = _integer(0, 65535, "a port")
 
 
@@ -203,6 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--replay", type=Path, default=None, metavar="LOG",
                         help="render a live performance from its log (play --performance-log), frame-exact; "
                              "--size may change the resolution")
+    render.add_argument("--audio", type=Path, default=None, metavar="FILE",
+                        help="a track the show reacts to and that is muxed into the output (AAC in .mp4, PCM "
+                             "in .mov/.mkv, soundtrack.wav beside PNG frames); the render lasts as long as it "
+                             "unless --seconds or --frames say otherwise")
+    render.add_argument("--reactivity", type=REACTIVITY, default=1.0,
+                        help="how much the music moves the show, 0..2 (default 1; 0 off)")
+    delivery = render.add_argument_group("delivery (video files)")
+    delivery.add_argument("-c", "--codec", choices=CODECS, default=None,
+                          help="h264, h265, prores (422 HQ), prores4444, ffv1 (default: by the suffix)")
+    delivery.add_argument("--crf", type=_integer(0, 51, "the CRF"), default=None,
+                          help="h264/h265 constant quality, lower is better (default 20 for h264, 24 for h265)")
+    delivery.add_argument("--preset", choices=PRESETS, default=None, help="h264/h265 speed (default medium)")
+    delivery.add_argument("--bitrate", type=_bitrate, default=None,
+                          help="h264/h265 average bitrate instead of --crf, e.g. 10M")
     add_output_options(render)
 
     play = sub.add_parser("play", help="play live in a window (or headless) at the display's frame rate")
@@ -229,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="serve /health (JSON) and /metrics (Prometheus) over HTTP (host default 127.0.0.1)")
     play.add_argument("--fallback", type=Path, default=None, metavar="IMAGE",
                       help="a still image to show while the show cannot start (default black)")
+    play.add_argument("--audio", nargs="?", const="", default=None, metavar="FILE|DEVICE|list",
+                      help="react to sound: the default input device, a device's index or name, or a file "
+                           "(looped with the show); 'list' lists the input devices")
+    play.add_argument("--reactivity", type=REACTIVITY, default=1.0,
+                      help="how much the music moves the show, 0..2 (default 1; 0 off)")
     add_output_options(play)
     add_osc_options(play)
 
@@ -246,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=SECONDS, default=60.0, help="--live/--osc: seconds per run (default 60)")
     bench.add_argument("--osc", action="store_true",
                        help="measure OSC latency instead: message sent -> first frame showing it, at 720p")
+    bench.add_argument("--audio", action="store_true",
+                       help="measure audio instead: the analysis per frame, and live 720p with and without --audio")
 
     osc = sub.add_parser("osc", help="talk OSC to a running show (testing a setup)")
     osc_sub = osc.add_subparsers(dest="osc_command", required=True)
@@ -300,10 +333,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     from engine.loop.program import resolve
     from engine.show.anchor import show_time_at
 
+    from engine.audio.sources import track_seconds
+    from engine.record.codecs import Delivery
+
+    delivery = Delivery(args.codec, args.crf, args.preset, args.bitrate)
     if args.replay is not None:
-        summary = run.replay(args.replay, args.output, args.size, progress=not args.no_progress)
+        delivery = Delivery(args.codec, args.crf, args.preset, args.bitrate, args.audio)
+        summary = run.replay(args.replay, args.output, args.size, progress=not args.no_progress, delivery=delivery)
         log.info("replayed %d frames to %s", summary["frames"], args.output)
         return 0
+    track = track_seconds(args.audio) if args.audio is not None else None  # a bad track fails before the model loads
     program = resolve(_program_spec(args))
     start = args.start
     if args.at is not None:
@@ -316,12 +355,15 @@ def cmd_render(args: argparse.Namespace) -> int:
         frames = args.frames
     elif args.seconds is not None:
         frames = max(1, round(args.seconds * program.fps))
+    elif track is not None:  # as long as the track
+        frames = max(1, round(track * program.fps))
     else:  # one period (a seamless video loop) or one pass of the show; 10 s of an endless one
         length = program.length if program.length is not None and program.length <= 86400 else None
         if program.length is not None and length is None:
             log.warning("the show lasts %.0f s; rendering its first 10 s (give --seconds or --frames)", program.length)
         frames = max(1, round((length or 10.0) * program.fps))
-    report = run.render(program, args.output, frames, start=start, progress=not args.no_progress)
+    report = run.render(program, args.output, frames, start=start, progress=not args.no_progress,
+                        delivery=delivery, audio=args.audio, reactivity=args.reactivity)
     log.info("wrote %d frames to %s in %.1f s (%.1f frames/s)", report.frames, report.output,
              report.seconds, report.fps)
     return 0
@@ -331,13 +373,19 @@ def cmd_play(args: argparse.Namespace) -> int:
     from engine.loop import run
     from engine.outputs.display import HeadlessDisplay, WindowDisplay
 
+    if args.audio == "list":
+        from engine.audio.sources import input_devices
+
+        print("\n".join(input_devices()) or "no audio input devices")
+        return 0
     if args.stats_json is not None:
         _writable(args.stats_json)
     spec = _program_spec(args)
     options = run.PlayOptions(fps=args.fps, start=args.start, duration=args.duration, record=args.record,
                               stats=args.stats, stats_json=args.stats_json, keyframes=args.keyframes,
                               snapshots=args.snapshots, recordings=args.recordings, health=args.health,
-                              recordings_max_bytes=round(args.recordings_max_gb * 1e9) if args.recordings_max_gb else None)
+                              recordings_max_bytes=round(args.recordings_max_gb * 1e9) if args.recordings_max_gb else None,
+                              audio=args.audio, reactivity=args.reactivity)
     control = run.ControlOptions(osc=args.osc, host=args.osc_host, allow=tuple(args.osc_allow),
                                  feedback=tuple(args.osc_feedback), learn=args.osc_learn, bindings=args.bindings,
                                  shows=args.shows, performance_log=args.performance_log)
@@ -403,7 +451,11 @@ def _opening_now(schedule: Schedule) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.osc:
+    if args.audio:
+        from engine.bench.audio import run_audio_bench
+
+        run_audio_bench(args.model, args.seconds, 60.0, args.json)
+    elif args.osc:
         from engine.bench.osc import run_osc_bench
 
         run_osc_bench(args.model, args.seconds, 60.0, args.json)
@@ -508,7 +560,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from engine.show.errors import ShowError
 
     known: list[type[BaseException]] = [ModelError, ShowError, BindingError, PerformanceLogError, OSError]
-    for module, name in (("engine.record.sinks", "RecordError"), ("engine.render.context", "RenderContextError"),
+    for module, name in (("engine.record.errors", "RecordError"), ("engine.render.context", "RenderContextError"),
+                         ("engine.audio.sources", "AudioError"), ("engine.record.codecs", "DeliveryError"),
                          ("engine.loop.frame_loop", "GenerationError"), ("engine.generators.device", "DeviceError")):
         loaded = sys.modules.get(module)  # only what the command imported can have been raised
         if loaded is not None:

@@ -218,6 +218,22 @@ class SetKeyframeRate(Command):
 
 
 @dataclass(frozen=True)
+class AudioFrame(Command):
+    """What one frame heard, and the speed factor (``drive``) the reactivity made of it: one
+    per frame while audio plays. ``heard`` holds the features as engine.audio.analysis
+    lists them; ``hit`` and ``beat`` say an onset or a beat fell in the frame (they may move
+    a cue on), ``bpm`` the tempo heard (it sets a locked tempo). Logged as its own record, so
+    a replay moves exactly as the live show did without hearing anything."""
+
+    drive: float = 1.0
+    hit: bool = False
+    beat: bool = False
+    bpm: float = 0.0
+    heard: tuple[float, ...] = ()
+    ADDRESS: ClassVar[str | None] = None
+
+
+@dataclass(frozen=True)
 class ScheduleOverride(Command):
     """Staff open early or close for an event ("open", "closed"), or go back to the hours ("auto").
 

@@ -13,10 +13,11 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 # Mesa EGL for headless rendering, Xvfb for window tests on machines without a screen, systemd's
-# tools to check the service unit (`vernissage service unit` | systemd-analyze verify).
+# tools to check the service unit (`vernissage service unit` | systemd-analyze verify), PortAudio
+# for live audio input (`play --audio`).
 if command -v apt-get >/dev/null 2>&1; then
     missing=""
-    for pkg in libegl1 libgl1-mesa-dri xvfb systemd; do
+    for pkg in libegl1 libgl1-mesa-dri xvfb systemd libportaudio2; do
         dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
     done
     if [ -n "$missing" ]; then

@@ -336,7 +336,10 @@ def test_a_recording_killed_mid_show_plays_to_its_last_fragment(tmp_path):
 
 @pytest.mark.parametrize("args", [["--seconds", "nan"], ["--seconds", "inf"], ["--start", "nan"], ["--period", "inf"],
                                   ["--speed", "inf"], ["--seed", "-1"], ["--detail", "-1"], ["--device", "banana"],
-                                  ["--device", "cuda:7"], ["--fps", "0"], ["--grain", "nan"], ["--size", "0x0"]])
+                                  ["--device", "cuda:7"], ["--fps", "0"], ["--grain", "nan"], ["--size", "0x0"],
+                                  ["-c", "prores"], ["-c", "ffv1", "--crf", "10"], ["--crf", "18", "--bitrate", "5M"],
+                                  ["--crf", "52"], ["--crf", "-1"], ["--bitrate", "nan"], ["--bitrate", "1e400"],
+                                  ["--bitrate", "0"], ["--preset", "warp"]])
 def test_bad_render_options_are_one_line(tmp_path, args):
     result = _cli("render", "--walk", "wander", "-o", str(tmp_path / "x.mp4"), "--frames", "2", *args)
     lines = [line for line in result.stderr.splitlines() if "error" in line.lower()]

@@ -1,7 +1,7 @@
 """The house reads top to bottom: rooms import only the rooms below them, and nothing imports
 in a circle. Every import counts, at module level or inside a function.
 
-    latent <- generators <- frames <- show <- render, record <- inputs, outputs <- loop <- bench <- cli
+    latent, audio <- generators <- frames <- show <- render, record <- inputs, outputs <- loop <- bench <- cli
 """
 
 from __future__ import annotations
@@ -17,18 +17,20 @@ BASE = {"base"}  # engine/__init__, commands, status, tomlread, ratelimit: plain
 ALLOWED: dict[str, set[str]] = {
     "base": set(),
     "latent": BASE,
+    "audio": BASE,  # sound in, features out: numpy, PyAV and PortAudio only
     "generators": BASE | {"latent"},
     "frames": BASE | {"latent"},
     "show": BASE | {"latent", "frames"},
     "render": BASE | {"frames"},
     "record": BASE,
-    "inputs": BASE | {"show"},  # bindings name file:line like show scripts do
+    "inputs": BASE | {"show", "audio"},  # bindings name file:line like show scripts do
     "outputs": BASE | {"render", "record"},
-    "loop": BASE | {"latent", "generators", "frames", "show", "render", "record", "inputs", "outputs"},
-    "bench": BASE | {"latent", "generators", "frames", "show", "render", "record", "inputs", "outputs", "loop"},
-    "cli": BASE | {"generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"},
+    "loop": BASE | {"latent", "audio", "generators", "frames", "show", "render", "record", "inputs", "outputs"},
+    "bench": BASE | {"latent", "audio", "generators", "frames", "show", "render", "record", "inputs", "outputs",
+                     "loop"},
+    "cli": BASE | {"audio", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"},
 }
-PACKAGES = {"latent", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"}
+PACKAGES = {"latent", "audio", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"}
 
 
 def _module_name(path: Path) -> str:

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from engine.record import AsyncWriter, PngSequence, RecordError, open_sink
+from engine.record.codecs import Delivery, delivery_cap
 from helpers import decode
 
 
@@ -33,6 +34,52 @@ def test_video_files_decode_to_the_frames_written(tmp_path, suffix, codec, pix_f
     assert info["fps"] == Fraction(30000, 1001)
     error = np.abs(frames[5].astype(int) - _gradient(5)).mean()
     assert error < (3.0 if suffix == ".mp4" else 1.5)
+
+
+@pytest.mark.parametrize("suffix,delivery,codec,tag", [
+    (".mp4", Delivery(codec="h265"), "hevc", "hvc1"), (".mov", Delivery(codec="prores"), "prores", "apch"),
+    (".mkv", Delivery(codec="h264", crf=10, preset="fast"), "h264", None), (".mov", Delivery(codec="ffv1"), None, None)])
+def test_each_codec_goes_in_the_containers_that_carry_it(tmp_path, suffix, delivery, codec, tag):
+    path = tmp_path / f"clip{suffix}"
+    if codec is None:  # FFV1 in a QuickTime file: no editor reads it, so it is refused in one line
+        with pytest.raises(RecordError, match="ffv1 does not go in a .mov file; use .mkv"):
+            open_sink(path, 30, (128, 96), delivery=delivery)
+        return
+    sink = open_sink(path, 30, (128, 96), delivery=delivery)
+    for i in range(8):
+        sink.write(_gradient(i))
+    sink.close()
+    frames, info = decode(path)
+    assert len(frames) == 8 and info["codec"] == codec
+    if tag:
+        import av
+        with av.open(str(path)) as container:
+            assert container.streams.video[0].codec_tag == tag  # what QuickTime looks for
+    assert np.abs(frames[3].astype(int) - _gradient(3)).mean() < 3.0
+
+
+def _grain(i: int) -> np.ndarray:
+    """A gradient under heavy film grain: noise no encoder can keep at a delivery bitrate."""
+    rng = np.random.default_rng(i)
+    base = np.repeat(_gradient(i, 320, 180)[..., :1], 3, axis=-1).astype(float)
+    return np.clip(base + rng.normal(0, 24, base.shape), 0, 255).astype(np.uint8)
+
+
+def test_the_default_mp4_is_capped_for_delivery_and_a_crf_asked_for_is_not(tmp_path):
+    rates = {}
+    for name, delivery in (("default", Delivery()), ("crf20", Delivery(crf=20)), ("bitrate", Delivery(bitrate=200_000))):
+        path = tmp_path / f"{name}.mp4"
+        sink = open_sink(path, 30, (320, 180), delivery=delivery)
+        for i in range(60):
+            sink.write(_grain(i))
+        sink.close()
+        frames, _ = decode(path)
+        assert len(frames) == 60
+        rates[name] = path.stat().st_size * 8 / 2.0  # bits a second over the 2 s
+    cap = delivery_cap((320, 180), 30)
+    # The encoder's buffer (twice the cap) may be spent at once: 2 s carry at most 2 + 2 s of the cap.
+    assert rates["default"] <= cap * (2 + 2) / 2 < rates["crf20"]  # uncapped, the grain takes over twice the cap
+    assert rates["default"] < rates["crf20"] / 2 and rates["bitrate"] < 2 * 200_000
 
 
 def test_png_sequence_is_lossless_and_numbered(tmp_path):

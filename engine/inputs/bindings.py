@@ -10,18 +10,26 @@ centimetres) works without reprogramming it. Bindings come from a TOML file, or 
     input = [0.0, 1.0]                    # the controller's range (clamped)
     output = [0.0, 0.5]                   # where that lands in the target's range
     smoothing = 0.2                       # seconds to cover 63 % of a jump (0 = none)
+
+``address = "audio/low"`` (or level, onset, mid, high, ...) binds what the music does instead
+(``play --audio``, ``render --audio``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+from engine.audio.analysis import AudioFeatures
 from engine.commands import SetFader
 from engine.inputs.addresses import ADDRESSES, FADERS, ControlError
 from engine.show.source_map import SourceMap
 from engine.tomlread import TomlError, parse_toml
+
+
+AUDIO = "audio/"  # bindings from what the music does: audio/level, audio/low, ... (engine.inputs.audio)
+AUDIO_FEATURES = tuple(f.name for f in fields(AudioFeatures))
 
 
 class BindingError(ValueError):
@@ -86,8 +94,13 @@ def parse_bindings(path: Path, tables: object, text: str) -> tuple[Binding, ...]
         if unknown:
             raise p.fail(sorted(unknown)[0], f"unknown key '{sorted(unknown)[0]}' in [[binding]]")
         address, target = table.get("address"), table.get("target")
-        if not isinstance(address, str) or not address.startswith("/"):
-            raise p.fail("address", f"'address' must be an OSC address like \"/1/fader3\", got {address!r}")
+        if isinstance(address, str) and address.startswith(AUDIO):
+            if address[len(AUDIO):] not in AUDIO_FEATURES:
+                raise p.fail("address", f"'{address[:40]}' is not an audio feature; one of "
+                                        f"{', '.join(AUDIO + f for f in AUDIO_FEATURES)}")
+        elif not isinstance(address, str) or not address.startswith("/"):
+            raise p.fail("address", f"'address' must be an OSC address like \"/1/fader3\" or an audio feature "
+                                    f"like \"audio/low\", got {address!r}")
         if address in ADDRESSES:
             raise p.fail("address", f"{address} is already in the address map; bind a controller's own address")
         if target not in FADERS:

@@ -18,7 +18,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
 
-from engine.commands import Command, SetFader, SetKeyframeRate, Slew
+from engine.audio.analysis import AudioFeatures
+from engine.commands import AudioFrame, Command, SetFader, SetKeyframeRate, Slew
 from engine.inputs.addresses import ControlError, check
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,13 @@ class PerformanceLog:
 
     def slew(self, tick: int, slew: Slew, lead: int = 0) -> None:
         self._write({"tick": tick, "slew": slew.speed, "to": slew.to, "lead": lead})
+
+    def audio(self, tick: int, frame: AudioFrame, lead: int = 0) -> None:
+        """What the frame heard and the pace it set; the lead of a face change it made."""
+        record: dict[str, Any] = {"tick": tick, "audio": list(frame.heard), "drive": frame.drive}
+        if lead:
+            record["lead"] = lead
+        self._write(record)
 
     def frames(self, tick: int, skipped: int = 0, stand_in: bool = False) -> None:
         """Live frames the replay will not match: a stand-in at ``tick``, and the ``skipped`` ticks
@@ -205,6 +213,8 @@ def _record(performance: RecordedPerformance, record: dict[str, Any]) -> None:
             raise ValueError(f"'to' must be a show time, got {to!r}")
         slew = Slew(float(speed), None if to is None else float(to))
         performance.commands.append(LoggedCommand(_tick(record), slew, _lead(record)))
+    elif "audio" in record:
+        performance.commands.append(LoggedCommand(_tick(record), _audio_frame(record), _lead(record)))
     elif "skipped" in record:
         tick, skipped = _tick(record), _tick(record, "skipped")
         performance.skipped.update(range(tick + 1, tick + 1 + skipped))
@@ -222,6 +232,16 @@ def _record(performance: RecordedPerformance, record: dict[str, Any]) -> None:
                 raise ValueError(f"'smoothing' must be 0..60 seconds on a fader, got {smoothing!r}")
             command = SetFader(command.fader, command.value, float(smoothing))
         performance.commands.append(LoggedCommand(_tick(record), command, _lead(record)))
+
+
+def _audio_frame(record: dict[str, Any]) -> AudioFrame:
+    heard, drive = record["audio"], record.get("drive")
+    if not isinstance(heard, list):
+        raise ValueError(f"'audio' must list the features heard, got {heard!r}"[:120])
+    features = AudioFeatures.from_values(heard)
+    if isinstance(drive, bool) or not isinstance(drive, (int, float)) or not 1 / 16 <= drive <= 8:
+        raise ValueError(f"'drive' must be a speed factor 1/16..8, got {drive!r}")
+    return AudioFrame(float(drive), features.hit, features.beat, features.bpm, tuple(features.values()))
 
 
 def read_performance(path: str | Path) -> RecordedPerformance:

@@ -148,7 +148,7 @@ class ShowClock:
     def pause_plan(self, tick: int, paused: bool) -> Segment | None:
         seg = self.latest
         if paused and seg.speed != 0.0:
-            return self.planned(tick, speed=0.0, resume_speed=seg.speed)
+            return self.planned(tick, speed=0.0, resume_speed=seg.resume_speed)
         if not paused and seg.speed == 0.0:
             return self.planned(tick, speed=seg.resume_speed)
         return None
@@ -157,6 +157,15 @@ class ShowClock:
         """The speed (the resume speed while paused), clamped to 1/16..16."""
         speed = min(MAX_SPEED, max(MIN_SPEED, speed))
         return self.planned(tick, speed=0.0 if self.latest.speed == 0.0 else speed, resume_speed=speed)
+
+    def drive_plan(self, tick: int, drive: float) -> Segment | None:
+        """The music's pace: the resume speed times ``drive``, clamped; the resume speed is kept
+        (a fader sets it, the music varies around it). None while paused or unchanged."""
+        seg = self.latest
+        speed = min(MAX_SPEED, max(MIN_SPEED, seg.resume_speed * drive))
+        if seg.speed == 0.0 or speed == seg.speed:
+            return None
+        return self.planned(tick, speed=speed)
 
     def seek_plan(self, tick: int, time: float) -> Segment:
         return self.planned(tick, time=time)

@@ -185,8 +185,7 @@ class FrameLoop:
         if p.rate_policy is not None:
             stand_ins = p.stats.substituted - self._stand_ins_before
             self._stand_ins_before = p.stats.substituted
-            speed = p.state.clock.segment_at(frame.tick).speed
-            rate = p.rate_policy.update(p.runahead.capacity(), speed, stand_ins)
+            rate = p.rate_policy.update(p.runahead.capacity(), p.state.planning_speed(frame.tick), stand_ins)
             if rate is not None:
                 log.info("keyframes at %g/s of show time from now (the generator makes %.0f/s)", float(rate),
                          p.runahead.capacity())

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.commands import Command, LoadShow, SetKeyframeRate, Slew
+from engine.commands import AudioFrame, Command, LoadShow, SetKeyframeRate, Slew
+from engine.inputs.audio import AudioInput
 from engine.inputs.addresses import ControlError
 from engine.inputs.keys import key_commands
 from engine.inputs.osc_server import OscServer
@@ -49,12 +50,15 @@ class CommandIntake:
         replay: a recorded performance to apply at its ticks (render --replay).
         record: where applied commands are logged (play --performance-log).
         loader: reads /vernissage/show/load files (off the frame thread live, at once in replays).
+        audio: what the music does, frame by frame (play --audio, render --audio).
     """
 
     def __init__(self, state: ShowState, routes: dict[type, Route] | None = None, server: OscServer | None = None,
                  keys: Callable[[], list[str]] = list, replay: RecordedPerformance | None = None,
-                 record: PerformanceLog | None = None, loader: ShowLoader | None = None) -> None:
+                 record: PerformanceLog | None = None, loader: ShowLoader | None = None,
+                 audio: AudioInput | None = None) -> None:
         self.state = state
+        self.audio = audio
         self.server = server
         self.record = record
         self.loader = loader
@@ -92,6 +96,9 @@ class CommandIntake:
             except queue.Empty:
                 break
             self._apply(tick, command)
+        if self.audio is not None:
+            for command in self.audio.commands(tick):
+                self._apply(tick, command)
         for logged in self._replay.pop(tick, ()):
             self._apply(tick, logged.command, lead=logged.lead)
         self.state.step(tick)
@@ -135,6 +142,8 @@ class CommandIntake:
             self.record.keyframe_rate(tick, applied.logged.rate, applied.lead)
         elif isinstance(applied.logged, Slew):
             self.record.slew(tick, applied.logged, applied.lead)
+        elif isinstance(applied.logged, AudioFrame):
+            self.record.audio(tick, applied.logged, applied.lead)
         elif applied.logged.REPLAYED and applied.logged.address:
             self.record.command(tick, applied.logged, applied.lead, tick if due else None)
 

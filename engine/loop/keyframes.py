@@ -32,9 +32,10 @@ def stride_for(fps: Fraction, capacity: float, speed: float, headroom: float) ->
     return min(stride, MAX_STRIDE)
 
 
-def starting_rate(fps: Fraction, capacity: float) -> Fraction:
-    """The rate to start at: the highest fps / 2^n made with the full headroom at speed 1."""
-    return Fraction(fps) / stride_for(fps, capacity, 1.0, HEADROOM)
+def starting_rate(fps: Fraction, capacity: float, speed: float = 1.0) -> Fraction:
+    """The rate to start at: the highest fps / 2^n made with the full headroom at ``speed``
+    (above 1 when music will drive the show: starting too high shows stand-ins until it drops)."""
+    return Fraction(fps) / stride_for(fps, capacity, speed, HEADROOM)
 
 
 class KeyframeRatePolicy:

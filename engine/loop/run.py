@@ -21,9 +21,11 @@ from typing import Any
 
 import torch
 
+from engine.audio.sources import AudioError, FileAudio, open_source
 from engine.commands import ShowLoaded
 from engine.frames import FrameSource
 from engine.generators.errors import ModelError
+from engine.inputs.audio import AudioInput
 from engine.inputs.bindings import Binding, BindingError, load_bindings
 from engine.inputs.osc_server import OscServer
 from engine.inputs.performance_log import (
@@ -46,7 +48,7 @@ from engine.loop.pacing import DisplayPacer, ExactPacer, Pacer
 from engine.loop.program import Program, ProgramSpec, load_checked_show, resolve
 from engine.loop.runahead import RunAhead
 from engine.loop.show_loader import ShowLoader
-from engine.loop.show_state import ShowState
+from engine.loop.show_state import PUSH_EXPECTED, ShowState
 from engine.loop.stats import FrameStats
 from engine.loop.waiting import when_ready
 from engine.outputs.base import Output, Outputs
@@ -59,6 +61,7 @@ from engine.outputs.progress import ProgressOutput
 from engine.outputs.recorder import RecorderOutput
 from engine.outputs.snapshots import SnapshotOutput
 from engine.outputs.stats_panel import StatsPanelOutput, stats_lines
+from engine.record.codecs import Delivery
 from engine.record.sinks import RecordError
 from engine.render.context import is_software
 from engine.show import Show, ShowError, Timeline
@@ -86,6 +89,8 @@ class PlayOptions:
     recordings: Path = Path("recordings")
     health: tuple[str, int] | None = None  # serve /health and /metrics here
     recordings_max_bytes: int | None = None  # cap on the recordings folder
+    audio: str | None = None  # react to a sound card ("" the default one, a name or index) or a file
+    reactivity: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -127,14 +132,16 @@ class _Build:
     runahead: RunAhead = field(init=False)
     compositor: Compositor = field(init=False)
 
-    def make(self, source: FrameSource, start: float, rate: Fraction | None, end: int | None = None) -> Fraction:
-        """Build state, worker and compositor; ``rate`` None measures the generator to pick one;
-        ``end`` is the tick the run stops at (an exact run makes nothing beyond it)."""
+    def make(self, source: FrameSource, start: float, rate: Fraction | None, end: int | None = None,
+             speed: float = 1.0) -> Fraction:
+        """Build state, worker and compositor; ``rate`` None measures the generator to pick one
+        for a show running at ``speed``; ``end`` is the tick the run stops at (an exact run
+        makes nothing beyond it)."""
         lookahead = max(2, round(LOOKAHEAD_SECONDS * self.fps))
         self.runahead = RunAhead(self.program.generator, lambda: self.state.plan, lookahead, self.exact, end=end)
         if rate is None:
             try:
-                rate = starting_rate(self.fps, 1.0 / self.runahead.calibrate())
+                rate = starting_rate(self.fps, 1.0 / self.runahead.calibrate(), speed)
             except (RuntimeError, ValueError) as exc:  # weights that load but cannot make a frame
                 raise ModelError(self.program.generator.card.name,
                                  f"cannot make a frame ({str(exc).splitlines()[0][:160]})") from None
@@ -216,18 +223,24 @@ class LiveRun:
                 start = registry.show_time
         start = start or 0.0
         self.build = build = _Build(program, display, fps, exact=False)
-        rate = build.make(source, start, options.keyframes)
+        driven = options.audio is not None and options.reactivity > 0.0  # the music's pushes: PUSH_EXPECTED
+        rate = build.make(source, start, options.keyframes, speed=PUSH_EXPECTED if driven else 1.0)
         log.info("generator makes %.0f frames/s; keyframes at %g/s of show time%s", build.runahead.capacity(),
                  float(rate), "" if rate >= fps else " (blended in between)")
+        bindings = _bindings(program, control)
+        self.audio = None
+        if options.audio is not None:  # a file loops with the show; a sound card is heard as it comes
+            self.audio = AudioInput(open_source(options.audio, loop=True), fps, options.reactivity, bindings)
         self.server = None
         if control.osc is not None:
-            self.server = OscServer(control.host, control.osc, control.allow, _bindings(program, control),
-                                    control.feedback, control.learn)
+            self.server = OscServer(control.host, control.osc, control.allow, bindings, control.feedback,
+                                    control.learn)
         record = _performance_log(control, {"program": program.spec.to_json(), "fps": rate_text(fps),
                                             "keyframe_rate": rate_text(rate), "start": start,
                                             "size": list(display.size),
                                             "shows": str(control.shows) if control.shows else None,
-                                            "torch_threads": torch.get_num_threads()})
+                                            "torch_threads": torch.get_num_threads(),
+                                            "audio": self.audio.source.name if self.audio else None})
         self.recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, options.recordings,
                                        options.record, max_bytes=options.recordings_max_bytes)
         outputs: list[Output] = [self.recorder, SnapshotOutput(options.snapshots, display.size, display.flipped)]
@@ -235,7 +248,8 @@ class LiveRun:
         self.notify = SystemdNotify(self.health)
         outputs += [self.health, self.notify]
         self.health_server = HealthServer(*options.health, self.health.current) if options.health else None
-        self.intake = intake = CommandIntake(build.state, server=self.server, keys=display.keys, record=record)
+        self.intake = intake = CommandIntake(build.state, server=self.server, keys=display.keys, record=record,
+                                             audio=self.audio)
         intake.loader = _show_loader(program, control.shows, intake, registry)
         housekeeping = None
         if program.show is not None:
@@ -280,6 +294,8 @@ class LiveRun:
         finally:
             if self.health_server is not None:
                 self.health_server.close()
+            if self.audio is not None:
+                self.audio.close()
         summary = _summary(self.loop, self.build, self.recorder, self.intake)
         if self.options.stats_json:
             self.options.stats_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -303,7 +319,8 @@ def play_when_ready(spec: ProgramSpec, options: PlayOptions, control: ControlOpt
         process.configure(program.generator.placement, live=True, software_gl=is_software(display.ctx))
         return LiveRun(program, options, control, display)
 
-    live = when_ready(start, (ModelError, ShowError, BindingError, OSError), display, options.health, fallback)
+    live = when_ready(start, (ModelError, ShowError, BindingError, AudioError, OSError), display, options.health,
+                      fallback)
     return None if live is None else live.run()
 
 
@@ -325,14 +342,15 @@ def _performance_log(control: ControlOptions, header: dict[str, Any]) -> Perform
 
 
 def _exact(program: Program, display: Display, fps: Fraction, start: float, rate: Fraction, output: Path,
-           frames: int, progress: bool, replay: RecordedPerformance | None = None,
-           shows: Path | None = None) -> tuple[FrameLoop, _Build, RecorderOutput, CommandIntake]:
+           frames: int, progress: bool, replay: RecordedPerformance | None = None, shows: Path | None = None,
+           delivery: Delivery = Delivery(),
+           audio: AudioInput | None = None) -> tuple[FrameLoop, _Build, RecorderOutput, CommandIntake]:
     """An exact loop (offline render, replay) that records every frame to ``output``."""
     build = _Build(program, display, fps, exact=True)
     build.make(program.source, start, rate, end=frames)
-    recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, exact=True)
+    recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, exact=True, delivery=delivery)
     recorder.start(output)
-    intake = CommandIntake(build.state, replay=replay)
+    intake = CommandIntake(build.state, replay=replay, audio=audio)
     if replay is not None:
         intake.loader = _show_loader(program, shows, intake, None)
     parts = LoopParts(display, ExactPacer(float(fps)), build.state, build.runahead, build.compositor,
@@ -341,18 +359,29 @@ def _exact(program: Program, display: Display, fps: Fraction, start: float, rate
     return FrameLoop(parts, frames, exact=True), build, recorder, intake
 
 
-def render(program: Program, output: Path, frames: int, start: float = 0.0, progress: bool = True) -> RenderReport:
+def render(program: Program, output: Path, frames: int, start: float = 0.0, progress: bool = True,
+           delivery: Delivery = Delivery(), audio: Path | None = None, reactivity: float = 1.0) -> RenderReport:
     """Render ``frames`` frames from show time ``start``: frame i is the show at start + i / fps,
-    however long it takes. Raises RecordError (one line, naming the partial file) when writing fails."""
+    however long it takes. ``audio``: a track the show reacts to (frame i hears it up to i / fps)
+    and that is muxed beside the frames. Raises RecordError (one line, naming the partial file)
+    when writing fails, AudioError when the track cannot be read."""
     began = time.perf_counter()
+    heard = None
+    if audio is not None:
+        bindings = load_bindings(program.show.path) if program.show is not None else []
+        heard = AudioInput(FileAudio(audio), program.fps, reactivity, bindings)
+        delivery = replace(delivery, soundtrack=audio)
     display = HeadlessDisplay((program.settings.width, program.settings.height))
     process.configure(program.generator.placement, live=False, software_gl=is_software(display.ctx))
     try:
-        loop, _, recorder, _ = _exact(program, display, program.fps, start, program.fps, output, frames, progress)
+        loop, _, recorder, _ = _exact(program, display, program.fps, start, program.fps, output, frames, progress,
+                                      delivery=delivery, audio=heard)
         _quit_on_signals(loop)
         loop.run()
     finally:
         display.close()
+        if heard is not None:
+            heard.close()
     made = recorder.recordings[-1] if recorder.recordings else {"frames": 0, "stopped_because": "nothing written"}
     if made["stopped_because"] or made["frames"] != frames:
         reason = str(made["stopped_because"] or "interrupted").removeprefix(f"{output}: ")
@@ -360,8 +389,10 @@ def render(program: Program, output: Path, frames: int, start: float = 0.0, prog
     return RenderReport(output, made["frames"], time.perf_counter() - began)
 
 
-def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, progress: bool = True) -> dict[str, Any]:
-    """Render the performance in ``log_path`` to ``output``: every tick, as planned."""
+def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, progress: bool = True,
+           delivery: Delivery = Delivery()) -> dict[str, Any]:
+    """Render the performance in ``log_path`` to ``output``: every tick, as planned (what the
+    show heard is in the log; ``delivery.soundtrack`` only muxes a track beside it)."""
     performance = read_performance(log_path)
     header = performance.header
     try:
@@ -377,7 +408,7 @@ def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, pr
     try:
         loop, build, recorder, intake = _exact(program, display, performance.fps, float(header["start"]),
                                                performance.keyframe_rate, output, performance.end, progress,
-                                               replay=performance, shows=shows)
+                                               replay=performance, shows=shows, delivery=delivery)
         _quit_on_signals(loop)
         loop.run()
         return _summary(loop, build, recorder, intake)

@@ -34,6 +34,7 @@ URGENT_KEYFRAMES = 4  # the first keyframes after a change: made in a small batc
 SMALL_BATCH = URGENT_KEYFRAMES // 2
 BATCH_LIMIT = 32
 SAMPLES = 5  # timings kept per batch size
+MAX_PUSH_KEYS = 64  # keyframes made beyond the look-ahead for the music's pushes, at most
 MAX_LOOKAHEAD_TICKS = 2400  # 40 s at 60 fps: the sparsest keyframes still get a next one
 
 
@@ -136,14 +137,19 @@ class RunAhead:
             return self._cache.get(key)
 
     def for_keys(self, keys: list[Key]) -> int:
-        """Lead for a change that needs ``keys`` at once: 0 when they are all made."""
+        """Lead for a change that needs ``keys`` at once: 0 when they are all made (or when the
+        run is exact: its frames wait for their keyframes anyway)."""
+        if self.exact:
+            return 0
         with self._condition:
             ready = all(key in self._cache for key in keys)
         return 0 if ready else self.measured()
 
     def measured(self) -> int:
         """Frames from asking for a new keyframe to having it: a bulk batch that may be running,
-        then a small batch, with a fifth more for the unexpected."""
+        then a small batch, with a fifth more for the unexpected (none when the run is exact)."""
+        if self.exact:
+            return 0
         return max(1, math.ceil(1.2 * self._latency * float(self._plan().fps)))
 
     def capacity(self) -> float:
@@ -193,7 +199,15 @@ class RunAhead:
             count = max(count, min(MAX_LOOKAHEAD_TICKS, math.ceil(2 * interval) + self.measured()))
         if self.end is not None:
             count = max(1, min(count, self.end - tick))
-        return keys_for(plan.segments, plan.fps, tick, count)
+        needed = keys_for(plan.segments, plan.fps, tick, count)
+        last = plan.segments[-1]
+        if not self.exact and plan.ahead > last.speed > 0.0:  # and, after them, where a push of the music reaches
+            end = max(tick, last.tick) + count
+            epoch, grid, stride = last.epoch, last.grid, last.stride
+            first = grid.bracket(last.time_at(end, plan.fps), stride)[0] + stride
+            reach = grid.bracket(last.time + plan.ahead * float((end - last.tick) / plan.fps), stride)[0] + stride
+            needed += [(epoch, grid, j) for j in range(first, min(reach, first + MAX_PUSH_KEYS * stride) + 1, stride)]
+        return needed
 
     def _run(self) -> None:
         while True:

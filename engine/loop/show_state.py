@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -22,6 +23,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from engine.commands import (
+    AudioFrame,
     BeatsPerFace,
     Command,
     GoToCue,
@@ -56,6 +58,8 @@ URGENT_TICKS = 4  # frames of a change that must be ready for it to show at once
 MOVES_IN_TIME = (GoToCue, NextCue, NextFace, Pause, Seek, ShowLoaded, ScaleSpeed, SetTempo, TapTempo, LockTempo,
                  BeatsPerFace)
 SPEED_FADERS = ("/vernissage/walk/speed", "/vernissage/walk/rate")
+DRIVES_KEPT = 4.0  # seconds of the music's pace remembered: keyframes are made ahead for its fastest
+PUSH_EXPECTED = 5.0  # while music plays, keyframes are made ahead for a push of at least this (the first kick)
 
 
 class CommandRefused(ValueError):
@@ -74,6 +78,7 @@ class Plan:
     segments: tuple[Segment, ...]
     sources: Mapping[int, LiveSource]
     fps: Fraction
+    ahead: float = 0.0  # a speed to make keyframes ahead for, beyond the segments' own (the music's pushes)
 
     def spec(self, key: Key) -> FrameSpec | None:
         """The frame keyframe ``key`` shows (None once its epoch is gone)."""
@@ -135,13 +140,14 @@ class ShowState:
         self._epoch = 0
         self._smoothing: dict[str, tuple[float, float, int]] = {}  # fader -> (target, per-tick factor, lead)
         self.moved = False  # a performer moved the show in time: an anchored show stops following the clock
+        self._drives: deque[float] = deque(maxlen=max(1, round(DRIVES_KEPT * clock.fps)))  # the music's pace lately
         self._handlers: dict[type, Callable[[int, Command], Applied]] = {
             GoToCue: self._go_to_cue, NextCue: self._next_cue, Pause: self._pause, Seek: self._seek,
             ShowLoaded: self._show_loaded, ReloadShow: self._reload, SetFader: self._fader,
             ScaleSpeed: self._scale_speed, WalkSeed: self._walk_seed, MorphTo: self._morph_to,
             NextFace: self._next_face, SetTempo: self._tempo_bpm, TapTempo: self._tempo_tap,
             LockTempo: self._tempo_lock, BeatsPerFace: self._tempo_beats, SetKeyframeRate: self._keyframe_rate,
-            Slew: self._slew,
+            Slew: self._slew, AudioFrame: self._audio,
         }
         self.plan = self._published()
 
@@ -155,7 +161,8 @@ class ShowState:
         return self._sources[self._epoch]
 
     def _published(self) -> Plan:
-        return Plan(self.clock.segments, MappingProxyType(dict(self._sources)), self.clock.fps)
+        ahead = self.clock.latest.resume_speed * max(PUSH_EXPECTED, *self._drives) if self._drives else 0.0
+        return Plan(self.clock.segments, MappingProxyType(dict(self._sources)), self.clock.fps, ahead)
 
     # --- what the frame loop reads -----------------------------------------------------------------
 
@@ -195,6 +202,9 @@ class ShowState:
         base = self.latest.base
         if isinstance(base, Timeline) and self.latest.walk is None:
             plans.append(self.clock.seek_plan(tick, base.next_cue(t)))
+            change = base.change_point(t)
+            if change is not None:  # where the next onset or beat will move the show
+                plans.append(self.clock.seek_plan(tick, change))
         if seg.speed == 0.0:
             plans.append(self.clock.planned(tick, speed=seg.resume_speed))
         keys: list[Key] = []
@@ -227,7 +237,8 @@ class ShowState:
         self._lead = lead
         try:
             applied = self._handlers[type(command)](tick, command)
-            if isinstance(command, MOVES_IN_TIME) or (isinstance(command, SetFader) and command.fader in SPEED_FADERS):
+            if (isinstance(command, MOVES_IN_TIME) or (isinstance(command, SetFader) and command.fader in SPEED_FADERS)
+                    or (isinstance(command, AudioFrame) and command.drive != 1.0)):
                 self.moved = True
             return applied
         finally:
@@ -432,6 +443,38 @@ class ShowState:
         assert isinstance(command, SetKeyframeRate)
         at = self._change(tick, lambda at: self.clock.rate_plan(at, command.rate))
         return Applied(at, command, at - tick)
+
+    def _audio(self, tick: int, command: Command) -> Applied:
+        """The music: its pace at once (no new keyframes: the grid goes on); an onset or beat
+        moves a cue that advances on it to its next change; a beat sets a locked tempo."""
+        assert isinstance(command, AudioFrame)
+        self._drives.append(command.drive)
+        paced = self.clock.drive_plan(self._settled(tick), command.drive)
+        if paced is not None:
+            self.clock.schedule(paced)
+        at = tick
+        base = self.latest.base
+        if isinstance(base, Timeline) and self.latest.walk is None:
+            t = self.clock.time_at(tick)
+            heard = [trigger for trigger, fell in (("onset", command.hit), ("beat", command.beat)) if fell]
+            targets = [target for trigger in heard if (target := base.change_on(t, trigger)) is not None]
+            if targets:
+                at = self._change(tick, lambda at: self.clock.seek_plan(at, targets[0]))
+        if command.beat and command.bpm and self.tempo.locked:
+            if abs(command.bpm - self.tempo.bpm) > 0.5:
+                self.tempo.set_bpm(tick, command.bpm)
+                self._lock_speed(tick)
+            else:
+                self.tempo.anchor = tick  # on the beat heard
+        return Applied(at, command, at - tick)
+
+    def planning_speed(self, tick: int) -> float:
+        """The speed keyframes must keep up with: the show's, or the fastest the music drove it
+        lately (its pushes come without warning)."""
+        speed = self.clock.segment_at(tick).speed
+        if self._drives and speed:
+            speed = max(speed, self.clock.segment_at(tick).resume_speed * max(self._drives))
+        return speed
 
     def face_rate(self) -> float | None:
         """New faces per second of show time at speed 1, for sources that have one."""

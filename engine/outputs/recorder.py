@@ -25,6 +25,7 @@ import numpy as np
 from engine.commands import Command, StartRecording, StopRecording, ToggleRecording
 from engine.outputs.base import Output, ShownFrame
 from engine.outputs.storage import make_room
+from engine.record.codecs import Delivery
 from engine.record.sinks import RecordError, open_sink
 from engine.record.writer import AsyncWriter
 from engine.render.context import is_software
@@ -45,14 +46,14 @@ class LiveRecorder:
 
     def __init__(self, ctx: moderngl.Context, path: Path, fps: float | Fraction, size: tuple[int, int],
                  flipped: bool, queue_bytes: int = 512 << 20, gpu_yuv: bool | None = None,
-                 exact: bool = False) -> None:
+                 exact: bool = False, delivery: Delivery = Delivery()) -> None:
         self.path = Path(path)
         self.size = size
         self.flipped = flipped
         self.frames_captured = 0
         self.exact = exact
         sink = open_sink(self.path, Fraction(fps).limit_denominator(1001), size,
-                         quality="final" if exact else "live", fragmented=not exact)
+                         quality="final" if exact else "live", fragmented=not exact, delivery=delivery)
         if gpu_yuv is None:
             gpu_yuv = not is_software(ctx)
         self._yuv = Yuv420Pass(ctx, size, flipped) if gpu_yuv and sink.accepts_yuv420 and supports_yuv420(size) else None
@@ -148,8 +149,10 @@ class RecorderOutput(Output):
 
     def __init__(self, ctx: moderngl.Context, fps: float | Fraction, size: tuple[int, int], flipped: bool,
                  folder: Path = Path("recordings"), default: Path | None = None, exact: bool = False,
-                 max_bytes: int | None = None) -> None:
-        """``max_bytes``: cap on the recordings folder (oldest recordings removed to stay under it)."""
+                 max_bytes: int | None = None, delivery: Delivery = Delivery()) -> None:
+        """``max_bytes``: cap on the recordings folder (oldest recordings removed to stay under it);
+        ``delivery``: codec settings and soundtrack of an exact recording (a render)."""
+        self.delivery = delivery
         self.ctx, self.fps, self.size, self.flipped, self.exact = ctx, fps, size, flipped, exact
         self.folder = folder
         self.default = default
@@ -162,7 +165,8 @@ class RecorderOutput(Output):
         """Record to ``path`` from the next frame (one recording at a time). Live, a file that
         cannot be opened is one line and the show goes on; exact, it is a RecordError."""
         if self.recorder is None and self.exact:
-            self.recorder = LiveRecorder(self.ctx, path, self.fps, self.size, self.flipped, exact=True)
+            self.recorder = LiveRecorder(self.ctx, path, self.fps, self.size, self.flipped, exact=True,
+                                         delivery=self.delivery)
         elif self.recorder is None:
             if self.max_bytes is not None and not make_room(self.folder, int(0.9 * self.max_bytes)):
                 log.error("not recording %s: the recordings folder cannot be brought under %.1f GB", path,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
@@ -18,14 +17,13 @@ import av
 import numpy as np
 from PIL import Image
 
+from engine.record.codecs import Delivery, DeliveryError, video_codec
+from engine.record.errors import RecordError
 from engine.record.fragments import FragmentFile
+from engine.record.soundtrack import Soundtrack, write_wav
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 BT709 = 1  # ISO/IEC 23091-4 code for BT.709 primaries, transfer and matrix
-
-
-class RecordError(Exception):
-    """Recording failed; ``str()`` is one line naming the file and the cause."""
 
 
 class FrameSink(Protocol):
@@ -49,51 +47,36 @@ class FrameSink(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class VideoCodec:
-    codec: str
-    pix_fmt: str
-    options: dict[str, str]
-
-
-def video_codec(suffix: str, quality: str) -> VideoCodec:
-    """H.264 yuv420p for .mp4, ProRes 4444 for .mov, lossless FFV1 for .mkv.
-
-    ``quality`` is "final" (x264 preset medium, CRF 16: offline renders) or "live"
-    (preset ultrafast: recording while playing, where time matters more than bits).
-    """
-    if suffix == ".mov":
-        return VideoCodec("prores_ks", "yuva444p10le", {"profile": "4", "vendor": "apl0"})
-    if suffix == ".mkv":
-        return VideoCodec("ffv1", "yuv444p", {"level": "3"})
-    preset = "ultrafast" if quality == "live" else "medium"
-    return VideoCodec("libx264", "yuv420p", {"preset": preset, "crf": "16"})
-
-
 class VideoFile:
     """A video file written through PyAV (FFmpeg in the wheel).
 
     Args:
-        path: .mp4 (H.264), .mov (ProRes 4444) or .mkv (FFV1).
+        path: .mp4 (H.264), .mov (ProRes 4444) or .mkv (FFV1), or what ``delivery`` says.
         fps: frames per second (a Fraction or float; 29.97 -> 30000/1001).
-        size: (width, height); H.264 yuv420p needs both even.
-        quality: "final" or "live" (see :func:`video_codec`).
+        size: (width, height); 4:2:0 codecs need both even.
+        quality: "final" or "live" (see :func:`engine.record.codecs.video_codec`).
         fragmented: live recording: an MP4/MOV written one whole fragment (about a second)
             at a time, so the file plays to its last fragment if the process dies or the
             disk fills (engine.record.fragments); Matroska plays to its last frame anyway.
+        delivery: codec and quality settings, and a soundtrack to mux (renders).
     """
 
     def __init__(self, path: Path, fps: float | Fraction, size: tuple[int, int],
-                 quality: str = "final", fragmented: bool = False) -> None:
+                 quality: str = "final", fragmented: bool = False, delivery: Delivery = Delivery()) -> None:
         self.path = Path(path)
         self.frames_written = 0  # frames handed to the encoder
         self._complete = False
         width, height = size
         suffix = self.path.suffix.lower()
-        spec = video_codec(suffix, quality)
-        if spec.pix_fmt == "yuv420p" and (width % 2 or height % 2):
-            raise RecordError(f"{self.path}: H.264 needs an even width and height, got {width}x{height}")
+        try:
+            spec = video_codec(suffix, quality, delivery, size, float(fps))
+        except DeliveryError as exc:
+            raise RecordError(f"{self.path}: {exc}") from None
+        if spec.pix_fmt in ("yuv420p", "yuv422p10le") and (width % 2 or height % 2):
+            raise RecordError(f"{self.path}: {spec.codec} needs an even width and height, got {width}x{height}")
         rate = Fraction(fps).limit_denominator(1001)
+        self._rate = rate
+        self._soundtrack: Soundtrack | None = None
         self._fragments: FragmentFile | None = None
         codec_options = dict(spec.options)
         try:
@@ -107,6 +90,12 @@ class VideoFile:
                 self.path.open("ab").close()  # FFmpeg opens the file at the first write: fail now instead
                 self._container = av.open(str(self.path), mode="w")
             self._stream = self._container.add_stream(spec.codec, rate=rate, options=codec_options)
+            if spec.tag:
+                self._stream.codec_tag = spec.tag
+            if spec.bit_rate:
+                self._stream.bit_rate = spec.bit_rate
+            if delivery.soundtrack is not None:
+                self._soundtrack = Soundtrack(self._container, delivery.soundtrack, suffix)
         except (OSError, av.error.FFmpegError) as exc:
             raise RecordError(f"{self.path}: cannot open for writing ({getattr(exc, 'strerror', None) or exc})") from None
         self._stream.width, self._stream.height = width, height
@@ -140,6 +129,8 @@ class VideoFile:
         video.pts = self.frames_written
         try:
             self._container.mux(self._stream.encode(video))
+            if self._soundtrack is not None:  # the audio up to the end of this frame, interleaved
+                self._container.mux(self._soundtrack.packets((self.frames_written + 1) / self._rate))
         except (OSError, av.error.FFmpegError) as exc:
             raise RecordError(f"{self.path}: write failed at frame {self.frames_written} "
                               f"({getattr(exc, 'strerror', None) or exc})") from None
@@ -150,7 +141,9 @@ class VideoFile:
         problem = None
         try:
             self._container.mux(self._stream.encode(None))
-        except (OSError, av.error.FFmpegError) as exc:
+            if self._soundtrack is not None:  # exactly as long as the video
+                self._container.mux(self._soundtrack.finish(self.frames_written / self._rate))
+        except (OSError, av.error.FFmpegError, RecordError) as exc:
             problem = getattr(exc, "strerror", None) or str(exc)
         try:
             self._container.close()
@@ -189,8 +182,12 @@ class PngSequence:
     def convert(self, frame: np.ndarray) -> np.ndarray:
         return frame
 
-    def __init__(self, directory: Path, compress_level: int = 1, workers: int = 2) -> None:
+    def __init__(self, directory: Path, compress_level: int = 1, workers: int = 2,
+                 fps: Fraction = Fraction(30), soundtrack: Path | None = None) -> None:
+        """``soundtrack``: written beside the frames as soundtrack.wav, as long as they are."""
         self.path = Path(directory)
+        self.fps = Fraction(fps)
+        self.soundtrack = soundtrack
         self.frames_written = 0
         self.frames_on_disk = 0  # files saved whole
         self._saved_lock = threading.Lock()
@@ -237,15 +234,19 @@ class PngSequence:
         finally:
             self._pool.shutdown(wait=True)
             self._pending.clear()
+        if self.soundtrack is not None:
+            write_wav(self.path / "soundtrack.wav", self.soundtrack, self.frames_written / self.fps)
 
 
 def open_sink(path: str | Path, fps: float | Fraction, size: tuple[int, int],
-              quality: str = "final", fragmented: bool = False) -> FrameSink:
+              quality: str = "final", fragmented: bool = False, delivery: Delivery = Delivery()) -> FrameSink:
     """A video file for .mp4/.mov/.mkv, otherwise a PNG sequence in the directory ``path``."""
     target = Path(path)
     if target.suffix.lower() in VIDEO_SUFFIXES:
-        return VideoFile(target, fps, size, quality, fragmented)
+        return VideoFile(target, fps, size, quality, fragmented, delivery)
     if target.suffix:
         raise RecordError(f"{target}: unknown output type {target.suffix!r}; use a directory "
                           f"(PNG frames) or one of {', '.join(VIDEO_SUFFIXES)}")
-    return PngSequence(target)
+    if delivery.codec or delivery.crf is not None or delivery.preset or delivery.bitrate:
+        raise RecordError(f"{target}: codec settings are for video files; PNG frames are lossless")
+    return PngSequence(target, fps=Fraction(fps).limit_denominator(1001), soundtrack=delivery.soundtrack)

@@ -79,6 +79,9 @@ class Settings:
     anchor: str | None = None  # ISO date-time: show time = seconds since then
 
 
+ADVANCES = ("time", "onset", "beat")  # what starts the change to the next face: the clock, or the music too
+
+
 # --- one dataclass per cue kind ----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -90,11 +93,17 @@ class PortraitsCue:
     dissolve: float = 1.5
     caption: str | None = None
     min_distance: float = 0.0
+    advance: str = "time"  # or "onset", "beat": the music starts the next dissolve (see ADVANCES)
 
     @property
     def slot(self) -> float:
         """Seconds from one portrait to the next."""
         return self.hold + self.dissolve
+
+    @property
+    def change(self) -> float:
+        """Seconds into a slot at which the change to the next face begins."""
+        return self.hold
 
 
 @dataclass(frozen=True)
@@ -109,10 +118,15 @@ class MorphCue:
     morph: float = 4.0
     easing: str = "smootherstep"
     loop: bool = True
+    advance: str = "time"
 
     @property
     def slot(self) -> float:
         return self.hold + self.morph
+
+    @property
+    def change(self) -> float:
+        return self.hold
 
 
 @dataclass(frozen=True)
@@ -218,8 +232,9 @@ _CAPTION_KEYS = {"font": str, "size": int, "color": str, "position": str}
 _CUE_COMMON = {"kind": str, "name": str, "duration": Number, "transition": Number, "repeat": int,
                "style_seed": int, "style_from": int}
 _CUE_KEYS: dict[str, dict[str, Any]] = {
-    "portraits": {"count": int, "hold": Number, "dissolve": Number, "caption": str, "min_distance": Number},
-    "morph": {"faces": list, "hold": Number, "morph": Number, "easing": str, "loop": bool},
+    "portraits": {"count": int, "hold": Number, "dissolve": Number, "caption": str, "min_distance": Number,
+                  "advance": str},
+    "morph": {"faces": list, "hold": Number, "morph": Number, "easing": str, "loop": bool, "advance": str},
     "loop": {"shape": str, "period": Number, "radius": Number, "seed": int},
     "wander": {"speed": Number, "seed": int},
     "hold": {"seed": int},
@@ -542,7 +557,15 @@ def _portraits(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[
                                           "fields are {n} and {seed}")
     reach = 2.0 * math.sqrt(dim or 512)  # two faces on the prior's shell are never further apart
     min_distance = p.number(t, "min_distance", "cue", i, default=0.0, allow_low=True, high=reach)
-    return PortraitsCue(count, hold, dissolve, template, min_distance), count * (hold + dissolve)
+    advance = _advance(p, t, i)
+    return PortraitsCue(count, hold, dissolve, template, min_distance, advance), count * (hold + dissolve)
+
+
+def _advance(p: _Parser, t: dict[str, Any], i: int) -> str:
+    advance = t.get("advance", "time")
+    if advance not in ADVANCES:
+        raise p.fail("cue", i, "advance", f"'advance' must be one of {', '.join(ADVANCES)}, got {advance!r}")
+    return advance
 
 
 def _morph(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:
@@ -556,7 +579,7 @@ def _morph(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueS
         raise p.fail("cue", i, "easing", f"unknown easing '{easing}'{_nearest(easing, list(EASINGS))}")
     hold = p.number(t, "hold", "cue", i, default=2.0, allow_low=True)
     morph = p.number(t, "morph", "cue", i, default=4.0)
-    cue = MorphCue(faces, hold, morph, easing, t.get("loop", True))
+    cue = MorphCue(faces, hold, morph, easing, t.get("loop", True), _advance(p, t, i))
     return cue, len(faces) * cue.slot if cue.loop else (len(faces) - 1) * cue.slot + hold
 
 

@@ -32,6 +32,7 @@ from engine.show.schema import (
 )
 
 EPSILON = 1e-6
+SHORTEST_HOLD = 0.5  # seconds a face holds at least before the music may move it on
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,28 @@ class Timeline:
         if math.isfinite(cue.total):
             return cue_start + cue.total
         return t + 4.0
+
+    def change_on(self, t: float, trigger: str) -> float | None:
+        """Where the music moves the show when it gives ``trigger`` ("onset" or "beat") at t:
+        the start of the change to the next face, if the cue playing advances on that trigger
+        and has held its face a little (SHORTEST_HOLD); None otherwise."""
+        where = self.locate(t)
+        s = self.show.cues[where.cue].settings
+        if not isinstance(s, (PortraitsCue, MorphCue)) or s.advance != trigger:
+            return None
+        return self.change_point(t) if where.local % s.slot >= min(SHORTEST_HOLD, s.change) else None
+
+    def change_point(self, t: float) -> float | None:
+        """The start of the change to the next face, while the cue playing at t advances on the
+        music and holds a face (where an onset or beat would move it: worth making early)."""
+        where = self.locate(t)
+        cue = self.show.cues[where.cue]
+        s = cue.settings
+        if not isinstance(s, (PortraitsCue, MorphCue)) or s.advance == "time":
+            return None
+        into = where.local % s.slot
+        target = t - into + s.change
+        return target if into < s.change - EPSILON and target < t - where.local + cue.total else None
 
     def cue_start(self, cue: int | str, t: float) -> float | None:
         """Show time at which ``cue`` (an index, or a name) starts in the cycle playing at t."""
