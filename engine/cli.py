@@ -56,6 +56,26 @@ def _integer(low: int, high: int, what: str) -> Callable[[str], int]:
     return parse
 
 
+def _portrait_range(text: str) -> tuple[int, int]:
+    """FROM-TO, portrait numbers from 1 (as captions count), at most 1000 of them."""
+    first, dash, last = text.partition("-")
+    if not (dash and first.isdigit() and last.isdigit() and len(first) < 19 and len(last) < 19):
+        raise argparse.ArgumentTypeError(f"{text!r} is not FROM-TO, e.g. 1-24")
+    a, b = int(first), int(last)
+    if not 1 <= a <= b or b - a >= 1000:
+        raise argparse.ArgumentTypeError(f"{text}: need 1 <= FROM <= TO and at most 1000 portraits")
+    return a, b
+
+
+def _layer_range(text: str) -> tuple[int, int]:
+    """FIRST-LAST W slots, inclusive, as a half-open range."""
+    first, dash, last = text.partition("-")
+    if not (dash and first.isdigit() and last.isdigit() and len(first) < 4 and len(last) < 4
+            and int(first) <= int(last)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIRST-LAST, e.g. 0-3")
+    return int(first), int(last) + 1
+
+
 def _size(text: str) -> tuple[int, int]:
     from engine.show.schema import parse_size
 
@@ -266,6 +286,31 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a show script without rendering")
     check.add_argument("show", type=Path)
 
+    preview = sub.add_parser("preview", help="a show's portraits as a numbered contact sheet (for a curator)")
+    preview.add_argument("show", type=Path)
+    preview.add_argument("--portraits", type=_portrait_range, default=None, metavar="FROM-TO",
+                         help="portrait numbers as captions count them, e.g. 1-24 (default: the next 24 "
+                              "the installation will show)")
+    preview.add_argument("-o", "--output", type=Path, default=Path("preview.png"), help="the sheet (PNG)")
+    preview.add_argument("--columns", type=_integer(1, 64, "columns"), default=6)
+    preview.add_argument("--tile", type=_integer(32, 1024, "the tile size"), default=192, help="pixels a face")
+    preview.add_argument("--truncation", type=_ranged(0.0, 2.0, "truncation"), default=None, help="psi toward the average face")
+    preview.add_argument("--device", type=_device, default=None)
+
+    directions = sub.add_parser("directions", help="find directions in a model that change faces (SeFa or PCA)")
+    directions.add_argument("model", help="a model name or folder")
+    directions.add_argument("-o", "--output", type=Path, required=True, help="the directions file (.npz)")
+    directions.add_argument("--method", choices=("sefa", "pca"), default="sefa",
+                            help="sefa: closed form from the weights (instant); pca: GANSpace, over samples")
+    directions.add_argument("--count", type=_integer(1, 512, "the count"), default=16)
+    directions.add_argument("--layers", type=_layer_range, default=None, metavar="FIRST-LAST",
+                            help="StyleGAN2: the W slots the directions act on, e.g. 0-3 (default all)")
+    directions.add_argument("--preview", type=Path, default=None, metavar="SHEET.png",
+                            help="a contact sheet: a row per direction, a face moved from -3 to +3")
+    directions.add_argument("--seed", type=_integer(0, 2**31 - 1, "the seed"), default=0,
+                            help="the face the preview moves")
+    directions.add_argument("--device", type=_device, default=None)
+
     bench = sub.add_parser("bench", help="measure generator and offline render speed against a naive baseline")
     bench.add_argument("--frames", type=_integer(1, 100_000, "frames"), default=60,
                        help="frames per measurement (default 60)")
@@ -442,6 +487,45 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from engine.curation.preview import portrait_sheet, upcoming
+    from engine.render.sheet import save_sheet
+    from engine.generators.catalog import latent_dim_of
+    from engine.generators.loading import load_generator
+    from engine.show.schema import load_show, model_near
+
+    show = load_show(args.show, latent_dim=latent_dim_of)
+    if args.truncation is not None:
+        show = replace(show, settings=replace(show.settings, truncation=args.truncation))
+    generator = load_generator(model_near(show.path.parent, show.settings.model), device=args.device)
+    first, last = args.portraits or (lambda n: (n, n + 23))(upcoming(show, generator.z_dim))
+    sheet = portrait_sheet(show, generator, first, last, args.columns, args.tile)
+    save_sheet(sheet, args.output)
+    excluded = f"; {len(show.settings.exclude)} seeds excluded" if show.settings.exclude else ""
+    print(f"{args.output}: portraits No. {first} to {last} of {args.show}{excluded}")
+    return 0
+
+
+def cmd_directions(args: argparse.Namespace) -> int:
+    from engine.generators.loading import load_generator
+    from engine.render.sheet import save_sheet
+    from engine.steer.directions import DirectionsError, direction_sheet, find_directions
+
+    if args.output.suffix != ".npz":
+        raise DirectionsError(f"{args.output}: a directions file ends in .npz")
+    generator = load_generator(args.model, device=args.device)
+    found = find_directions(generator, args.method, args.count, args.layers)
+    found.save(args.output)
+    print(f"{args.output}: {len(found.directions)} {found.method} directions of {found.model} in {found.space}"
+          + (f" (W slots {found.slots[0]}-{found.slots[1] - 1})" if found.space == "w" else ""))
+    if args.preview:
+        save_sheet(direction_sheet(generator, found, args.seed), args.preview)
+        print(f"{args.preview}: each row a direction, the face of seed {args.seed} from -3 to +3")
+    return 0
+
+
 def _opening_now(schedule: Schedule) -> str:
     """'open now, closes ...' or 'closed now, opens ...': what the schedule says at this moment."""
     now = dt.datetime.now(dt.timezone.utc)
@@ -548,7 +632,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if health["healthy"] else 1
 
 
-COMMANDS = {"render": cmd_render, "play": cmd_play, "check": cmd_check, "bench": cmd_bench, "models": cmd_models,
+COMMANDS = {"render": cmd_render, "play": cmd_play, "check": cmd_check, "preview": cmd_preview,
+            "directions": cmd_directions, "bench": cmd_bench,
+            "models": cmd_models,
             "osc": cmd_osc, "service": cmd_service, "status": cmd_status}
 
 
@@ -562,6 +648,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     known: list[type[BaseException]] = [ModelError, ShowError, BindingError, PerformanceLogError, OSError]
     for module, name in (("engine.record.errors", "RecordError"), ("engine.render.context", "RenderContextError"),
                          ("engine.audio.sources", "AudioError"), ("engine.record.codecs", "DeliveryError"),
+                         ("engine.steer.directions", "DirectionsError"),
                          ("engine.loop.frame_loop", "GenerationError"), ("engine.generators.device", "DeviceError")):
         loaded = sys.modules.get(module)  # only what the command imported can have been raised
         if loaded is not None:

@@ -51,17 +51,21 @@ class Look:
 
 @dataclass(frozen=True)
 class Face:
-    """One generated image: z, truncation, and optional style mixing (fine layers from ``mix``)."""
+    """One generated image: z, truncation, optional style mixing (fine layers from ``mix``), and
+    a W offset added after truncation (steering in W: engine.latent.steering; steering in z is
+    already in ``latent``)."""
 
     latent: np.ndarray = field(repr=False)
     truncation: float = 1.0
     mix: np.ndarray | None = field(default=None, repr=False)
     mix_from: int = 0  # first W slot taken from ``mix``
+    w_offset: np.ndarray | None = field(default=None, repr=False)  # (num_ws, w_dim)
 
     def key(self) -> tuple:
         """Hashable identity, so a face shared by several frames is generated once."""
         mix = None if self.mix is None else self.mix.tobytes()
-        return (self.latent.tobytes(), self.truncation, mix, self.mix_from)
+        offset = None if self.w_offset is None else self.w_offset.tobytes()
+        return (self.latent.tobytes(), self.truncation, mix, self.mix_from, offset)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 in a circle. Every import counts, at module level or inside a function.
 
     latent, audio <- generators <- frames <- show <- render, record <- inputs, outputs <- loop <- bench <- cli
+    (curation and steer, a show's faces and directions on contact sheets, sit on show, generators
+    and render, under loop and cli)
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ ALLOWED: dict[str, set[str]] = {
     "record": BASE,
     "inputs": BASE | {"show", "audio"},  # bindings name file:line like show scripts do
     "outputs": BASE | {"render", "record"},
-    "loop": BASE | {"latent", "audio", "generators", "frames", "show", "render", "record", "inputs", "outputs"},
+    "loop": BASE | {"latent", "audio", "generators", "frames", "show", "render", "record", "inputs", "outputs",
+                    "steer"},
+    "curation": BASE | {"latent", "generators", "frames", "show", "render"},  # contact sheets of a show's faces
+    "steer": BASE | {"latent", "generators", "frames", "show", "render"},  # directions and vectors
     "bench": BASE | {"latent", "audio", "generators", "frames", "show", "render", "record", "inputs", "outputs",
                      "loop"},
-    "cli": BASE | {"audio", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"},
+    "cli": BASE | {"audio", "curation", "steer", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"},
 }
-PACKAGES = {"latent", "audio", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"}
+PACKAGES = {"latent", "audio", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench",
+            "curation", "steer"}
 
 
 def _module_name(path: Path) -> str:

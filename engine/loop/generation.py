@@ -47,13 +47,15 @@ class FaceImages:
 
 
 def _latents(generator: Generator, faces: list[Face]) -> torch.Tensor:
-    """W (B, num_ws, w_dim) for faces, truncation and style mixing applied."""
+    """W (B, num_ws, w_dim) for faces, truncation, style mixing and W steering applied."""
     ws = []
     for face in faces:
         w = generator.mapping(generator.to_tensor(face.latent), face.truncation)
         if face.mix is not None:
             fine = generator.mapping(generator.to_tensor(face.mix), face.truncation)
             w = torch.cat([w[:, : face.mix_from], fine[:, face.mix_from:]], dim=1)
+        if face.w_offset is not None:  # steering in W, after truncation
+            w = w + torch.as_tensor(face.w_offset, dtype=w.dtype, device=w.device)[None]
         ws.append(w)
     return torch.cat(ws)
 

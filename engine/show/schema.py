@@ -77,6 +77,7 @@ class Settings:
     truncation: float = 1.0
     fit: str = "contain"
     anchor: str | None = None  # ISO date-time: show time = seconds since then
+    exclude: frozenset[int] = frozenset()  # portrait seeds a curator keeps out (`exclude` and `exclude_file`)
 
 
 ADVANCES = ("time", "onset", "beat")  # what starts the change to the next face: the clock, or the music too
@@ -223,7 +224,9 @@ class Show:
 
 Number = (int, float)
 _SETTINGS_KEYS = {"title": str, "model": str, "fps": Number, "size": str, "seed": int, "loop": bool,
-                  "truncation": Number, "fit": str, "anchor": str}
+                  "truncation": Number, "fit": str, "anchor": str, "exclude": list, "exclude_file": str}
+MAX_EXCLUDED = 1000  # seeds a show may keep out (engine.show.portraits.SPARES - 1 at most)
+MAX_PORTRAIT_SEED = 2**62 - 1  # portrait seeds are in [0, 2^62) (engine.show.portraits)
 _LOOK_KEYS = {"exposure": Number, "contrast": Number, "saturation": Number, "brightness": Number,
               "vignette": Number, "grain": Number}
 _LOOK_RANGES = {"exposure": (-10.0, 10.0), "contrast": (0.0, 10.0), "saturation": (0.0, 10.0),
@@ -475,7 +478,37 @@ def _settings(p: _Parser, table: dict[str, Any]) -> Settings:
                                               f"2026-12-01T10:00:00, got {values['anchor']!r}") from None
     if "truncation" in values:
         values["truncation"] = float(values["truncation"])
+    excluded = [(seed, "exclude", 0) for seed in values.pop("exclude", [])]
+    if "exclude_file" in values:
+        excluded += _exclude_file(p, values.pop("exclude_file"))
+    if len(excluded) > MAX_EXCLUDED:
+        raise p.fail("show", 0, "exclude", f"at most {MAX_EXCLUDED} seeds can be excluded, got {len(excluded)}")
+    for seed, where, line in excluded:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_PORTRAIT_SEED:
+            message = f"{seed!r} is not a portrait seed (a whole number from 0 to 2^62 - 1, as `preview` labels them)"
+            if where == "exclude":
+                raise p.fail("show", 0, "exclude", f"'exclude': {message}")
+            raise ShowError(where, line, message)
+    values["exclude"] = frozenset(seed for seed, _, _ in excluded)
     return Settings(**values)
+
+
+def _exclude_file(p: _Parser, name: str) -> list[tuple[object, str, int]]:
+    """Seeds from a text file in the show's folder: one a line, ``#`` starts a comment (a
+    curator's notes: "# No. 1: too dark"); (seed or the text that is not one, file, line)."""
+    path = p.inside(name, "show", 0, "exclude_file", "exclude file")
+    if path.stat().st_size > 1 << 20:
+        raise p.fail("show", 0, "exclude_file", f"exclude file '{name}' is over 1 MB")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise p.fail("show", 0, "exclude_file", f"exclude file '{name}' cannot be read ({exc})") from None
+    seeds: list[tuple[object, str, int]] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if text:
+            seeds.append((int(text) if text.isdigit() and len(text) < 30 else text, str(path), number))
+    return seeds
 
 
 def _caption(p: _Parser, table: dict[str, Any]) -> Caption:

@@ -58,7 +58,9 @@ class Timeline:
     def __init__(self, show: Show, dim: int, portraits: PortraitSequence | None = None) -> None:
         self.show = show
         self.dim = dim
-        self.portraits = portraits or PortraitSequence(show.settings.seed, dim, self._min_distance())
+        # A curator's exclusions apply to the registry's sequence too, and follow a hot reload.
+        base = portraits or PortraitSequence(show.settings.seed, dim, self._min_distance())
+        self.portraits = base.excluding(show.settings.exclude)
         self._starts = [0.0]
         for cue in show.cues:
             self._starts.append(self._starts[-1] + cue.total)

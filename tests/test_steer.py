@@ -1,0 +1,140 @@
+"""Steering: directions found in the models (SeFa, PCA), orthonormal and strong; their files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine.generators.loading import load_generator
+from engine.latent.steering import Axis, Steering, steer_on_shell
+from engine.steer.directions import DirectionsError, _reading_weights, find_directions, load_directions
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "stylegan2"
+
+
+def _images(generator, found, z: np.ndarray, amounts: list[float]) -> np.ndarray:
+    """The generator's float output (before it is clipped to 8 bits: the random-weight fixtures
+    saturate there) for the face of ``z`` moved along direction 0."""
+    vector = found.directions[0]
+    with torch.inference_mode():
+        if found.space == "z":
+            return generator(np.stack([steer_on_shell(z, a * vector) for a in amounts])).cpu().numpy()
+        w = generator.mapping(generator.to_tensor(np.repeat(z[None], len(amounts), axis=0)))
+        w[:, found.slots[0]:found.slots[1]] += torch.as_tensor(np.outer(amounts, vector), dtype=w.dtype)[:, None]
+        return generator.synthesis(w).cpu().numpy()
+
+
+def _change_ratio(generator, found, samples: int = 6) -> float:
+    """Mean pixel change of faces moved +-3 along the top direction, over that along random unit
+    directions in the same space and slots."""
+    rng = np.random.default_rng(11)
+    faces = [rng.standard_normal(generator.z_dim) for _ in range(samples)]
+
+    def change(directions) -> float:
+        moved = []
+        for z in faces:
+            images = _images(generator, directions, z, [-3.0, 0.0, 3.0])
+            moved.append((np.abs(images[0] - images[1]).mean() + np.abs(images[2] - images[1]).mean()) / 2)
+        return float(np.mean(moved))
+
+    randoms = []
+    for _ in range(4):
+        vector = rng.standard_normal(found.directions.shape[1])
+        randoms.append(change(type(found)((vector / np.linalg.norm(vector))[None], found.space, found.slots,
+                                          "random", found.model)))
+    return change(found) / float(np.mean(randoms))
+
+
+@pytest.mark.parametrize("method", ["sefa", "pca"])
+def test_directions_of_the_bundled_model_are_orthonormal_and_move_faces_more_than_chance(generator, method, tmp_path):
+    found = find_directions(generator, method, 8, samples=4000)
+    assert found.space == "z" and found.directions.shape == (8, generator.z_dim)
+    assert np.abs(found.directions @ found.directions.T - np.eye(8)).max() < 1e-9
+    assert _change_ratio(generator, found) > 1.8  # measured: 2.5x for both methods
+    found.save(tmp_path / "d.npz")
+    again = load_directions(tmp_path / "d.npz")
+    assert np.array_equal(again.directions, found.directions) and again.method == method
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"StyleGAN2 fixtures not found at {FIXTURES}")
+@pytest.mark.parametrize("method", ["sefa", "pca"])
+def test_directions_of_a_stylegan2_in_w(method):
+    sg2 = load_generator(FIXTURES / "rosinality_64.pt", device="cpu")
+    found = find_directions(sg2, method, 6, samples=4000)
+    assert found.space == "w" and found.slots == (0, sg2.num_ws) and found.directions.shape == (6, sg2.w_dim)
+    assert np.abs(found.directions @ found.directions.T - np.eye(6)).max() < 1e-9
+    # The fixtures' weights are random: no face to change, and their pixels move about as much
+    # along any direction (measured 1.0-1.3x). What each method promises holds whatever the
+    # weights: SeFa's direction moves the styles the affines read the most, PCA's is the one
+    # W varies along the most.
+    rng = np.random.default_rng(5)
+    randoms = rng.standard_normal((32, sg2.w_dim))
+    randoms /= np.linalg.norm(randoms, axis=1, keepdims=True)
+    if method == "sefa":
+        affines = _reading_weights(sg2, found.slots)
+        affines = affines / np.linalg.norm(affines, axis=1, keepdims=True)
+        moved, by_chance = np.linalg.norm(affines @ found.directions[0]), np.linalg.norm(affines @ randoms.T, axis=0)
+        assert moved > by_chance.max()  # the top eigenvector beats every random direction
+        ratio = (moved / by_chance.mean()) ** 2  # energy of the style change
+    else:
+        with torch.inference_mode():
+            w = sg2.mapping(sg2.to_tensor(rng.standard_normal((4000, sg2.z_dim))))[:, 0].double().numpy()
+        ratio = np.var(w @ found.directions[0]) / np.var(w @ randoms.T, axis=0).mean()
+    assert ratio > 1.4, ratio
+    coarse = find_directions(sg2, "sefa", 4, slots=(0, 4))
+    assert coarse.slots == (0, 4) and not np.allclose(np.abs(coarse.directions[0]), np.abs(found.directions[0]))
+
+
+def test_steering_in_z_stays_on_the_shell_and_in_w_only_on_its_slots():
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal(64)
+    axis = rng.standard_normal(64)
+    steering = Steering({"a": Axis(axis, "z"), "b": Axis(np.ones(8), "w", (2, 4))}, num_ws=6)
+    z_offset, w_offset = steering.offsets({"a": 2.0, "b": -1.5, "unknown": 3.0})
+    assert np.allclose(z_offset, 2.0 * axis)
+    assert np.isclose(np.linalg.norm(steer_on_shell(z, 50 * axis)), np.linalg.norm(z))
+    assert w_offset.shape == (6, 8) and np.all(w_offset[2:4] == -1.5) and not w_offset[:2].any() and not w_offset[4:].any()
+    assert steering.offsets({"a": float("nan")}) == (None, None)  # hostile values steer nowhere
+    big, _ = steering.offsets({"a": 1e300})
+    assert np.allclose(big, 10.0 * axis)
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "not a directions file"),
+    ({"directions": np.ones((2, 4))}, "not a directions file"),
+    ({"directions": np.ones((2, 4)), "space": "z", "slots": [0, 1], "method": "x", "model": "m"}, "not unit and orthonormal"),
+    ({"directions": np.full((1, 4), np.nan), "space": "z", "slots": [0, 1], "method": "x", "model": "m"}, "NaN or inf"),
+    ({"directions": np.eye(4)[:2], "space": "q", "slots": [0, 1], "method": "x", "model": "m"}, "space must be z or w"),
+    ({"directions": np.eye(4)[:2], "space": "w", "slots": [3, 1], "method": "x", "model": "m"}, "space must be z or w"),
+    ({"directions": np.zeros((0, 4)), "space": "z", "slots": [0, 1], "method": "x", "model": "m"}, "must be K x D"),
+    ({"directions": np.array([object()], dtype=object), "space": "z", "slots": [0, 1], "method": "x", "model": "m"},
+     "not a directions file"),
+])
+def test_bad_directions_files_are_one_line(tmp_path, content, message):
+    path = tmp_path / "d.npz"
+    if content is None:
+        path.write_bytes(b"PK\x03\x04 not really a zip")
+    else:
+        np.savez(path, **content)
+    with pytest.raises(DirectionsError, match=message) as caught:
+        load_directions(path)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--count", "0"], "--count"), (["--count", "101"], "count must be 1 to 100"), (["--layers", "0-3"], "no layers"),
+    (["--method", "magic"], "--method"), (["-o", "d.txt"], "ends in .npz"),
+])
+def test_bad_directions_requests_are_one_line(tmp_path, args, message):
+    if message == "no layers":
+        message = "layers"  # a DCGAN has no W slots to choose
+    command = [sys.executable, "-m", "engine.cli", "directions", "digiface-dcgan64", "-o", str(tmp_path / "d.npz"), *args]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert result.returncode in (1, 2) and len(errors) == 1 and message in errors[0], result.stderr
