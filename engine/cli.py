@@ -311,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
                             help="the face the preview moves")
     directions.add_argument("--device", type=_device, default=None)
 
+    vectors = sub.add_parser("vectors", help="preview a show's [[vector]] face arithmetic on a few faces")
+    vectors.add_argument("show", type=Path)
+    vectors.add_argument("--preview", type=Path, required=True, metavar="SHEET.png",
+                         help="a contact sheet: a row per vector and face, the vector from -2 to +2")
+    vectors.add_argument("--device", type=_device, default=None)
+
     bench = sub.add_parser("bench", help="measure generator and offline render speed against a naive baseline")
     bench.add_argument("--frames", type=_integer(1, 100_000, "frames"), default=60,
                        help="frames per measurement (default 60)")
@@ -511,7 +517,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_directions(args: argparse.Namespace) -> int:
     from engine.generators.loading import load_generator
     from engine.render.sheet import save_sheet
-    from engine.steer.directions import DirectionsError, direction_sheet, find_directions
+    from engine.latent.directions import DirectionsError
+    from engine.steer.directions import direction_sheet, find_directions
 
     if args.output.suffix != ".npz":
         raise DirectionsError(f"{args.output}: a directions file ends in .npz")
@@ -523,6 +530,20 @@ def cmd_directions(args: argparse.Namespace) -> int:
     if args.preview:
         save_sheet(direction_sheet(generator, found, args.seed), args.preview)
         print(f"{args.preview}: each row a direction, the face of seed {args.seed} from -3 to +3")
+    return 0
+
+
+def cmd_vectors(args: argparse.Namespace) -> int:
+    from engine.generators.catalog import latent_dim_of
+    from engine.generators.loading import load_generator
+    from engine.render.sheet import save_sheet
+    from engine.show.schema import load_show, model_near
+    from engine.steer.vectors import vector_sheet
+
+    show = load_show(args.show, latent_dim=latent_dim_of)
+    generator = load_generator(model_near(show.path.parent, show.settings.model), device=args.device)
+    save_sheet(vector_sheet(show, generator), args.preview)
+    print(f"{args.preview}: {', '.join(v.name for v in show.vectors)} on faces 0 to 2, from -2 to +2")
     return 0
 
 
@@ -633,7 +654,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"render": cmd_render, "play": cmd_play, "check": cmd_check, "preview": cmd_preview,
-            "directions": cmd_directions, "bench": cmd_bench,
+            "directions": cmd_directions, "vectors": cmd_vectors, "bench": cmd_bench,
             "models": cmd_models,
             "osc": cmd_osc, "service": cmd_service, "status": cmd_status}
 
@@ -648,7 +669,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     known: list[type[BaseException]] = [ModelError, ShowError, BindingError, PerformanceLogError, OSError]
     for module, name in (("engine.record.errors", "RecordError"), ("engine.render.context", "RenderContextError"),
                          ("engine.audio.sources", "AudioError"), ("engine.record.codecs", "DeliveryError"),
-                         ("engine.steer.directions", "DirectionsError"),
+                         ("engine.latent.directions", "DirectionsError"),
                          ("engine.loop.frame_loop", "GenerationError"), ("engine.generators.device", "DeviceError")):
         loaded = sys.modules.get(module)  # only what the command imported can have been raised
         if loaded is not None:

@@ -8,12 +8,13 @@ sees FrameSpecs, so live and offline runs share one path.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
 from engine.latent import GreatCircleLoop, LatentPath, NoiseLoop, Wander
+from engine.latent.steering import steer_on_shell
 
 WALKS = ("loop", "noise", "wander")
 
@@ -94,6 +95,18 @@ class FrameSpec:
     text: Text | None = None
     fade_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     fade: float = 0.0
+
+
+def steered(spec: FrameSpec, z_offset: np.ndarray | None, w_offset: np.ndarray | None) -> FrameSpec:
+    """``spec`` with every face steered: by ``z_offset`` in z (on the shell), by ``w_offset`` in W
+    (added to any W offset the face has). The same spec when both are None."""
+    if (z_offset is None and w_offset is None) or not spec.faces:
+        return spec
+    faces = []
+    for face, weight in spec.faces:
+        w = face.w_offset if w_offset is None else (w_offset if face.w_offset is None else face.w_offset + w_offset)
+        faces.append((replace(face, latent=steer_on_shell(face.latent, z_offset), w_offset=w), weight))
+    return replace(spec, faces=tuple(faces))
 
 
 class FrameSource(Protocol):

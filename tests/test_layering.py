@@ -33,7 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "steer": BASE | {"latent", "generators", "frames", "show", "render"},  # directions and vectors
     "bench": BASE | {"latent", "audio", "generators", "frames", "show", "render", "record", "inputs", "outputs",
                      "loop"},
-    "cli": BASE | {"audio", "curation", "steer", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"},
+    "cli": BASE | {"audio", "curation", "steer", "latent", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"},
 }
 PACKAGES = {"latent", "audio", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench",
             "curation", "steer"}

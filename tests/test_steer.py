@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ import torch
 
 from engine.generators.loading import load_generator
 from engine.latent.steering import Axis, Steering, steer_on_shell
-from engine.steer.directions import DirectionsError, _reading_weights, find_directions, load_directions
+from engine.latent.directions import DirectionsError, load_directions
+from engine.steer.directions import _reading_weights, find_directions
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "stylegan2"
@@ -138,3 +140,118 @@ def test_bad_directions_requests_are_one_line(tmp_path, args, message):
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert result.returncode in (1, 2) and len(errors) == 1 and message in errors[0], result.stderr
+
+
+# --- face arithmetic and steering in shows ------------------------------------------------------
+
+STEERED_SHOW = """
+[show]
+seed = 3
+fps = 8
+size = "96x96"
+directions = "dirs.npz"
+
+[[vector]]
+name = "smile"
+plus = [1, 2, 3]
+minus = [4, 5]
+
+[[cue]]
+kind = "hold"
+duration = 2
+steer = {{ {steer} }}
+
+[[cue]]
+kind = "wander"
+speed = 0.3
+"""
+
+
+def _steered_show(folder: Path, generator, steer: str) -> Path:
+    find_directions(generator, "sefa", 4).save(folder / "dirs.npz")
+    path = folder / "show.toml"
+    path.write_text(STEERED_SHOW.format(steer=steer))
+    return path
+
+
+def test_a_vector_is_the_difference_of_its_examples_means_as_by_hand(tmp_path, generator):
+    from engine.latent import latent_from_seed
+    from engine.show import load_show
+    from engine.steer.vectors import steering_for
+
+    show = load_show(_steered_show(tmp_path, generator, ""))
+    axis = steering_for(show, generator).axes["smile"]
+    by_hand = (sum(latent_from_seed(s, 100) for s in (1, 2, 3)) / 3 - sum(latent_from_seed(s, 100) for s in (4, 5)) / 2)
+    assert axis.space == "z" and np.abs(axis.vector - by_hand).max() < 1e-6
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"StyleGAN2 fixtures not found at {FIXTURES}")
+def test_a_stylegan2_vector_is_made_in_w(tmp_path):
+    from engine.show.schema import Vector
+    from engine.steer.vectors import vector_axis
+
+    sg2 = load_generator(FIXTURES / "rosinality_64.pt", device="cpu")
+    rng = np.random.default_rng(2)
+    plus, minus = rng.standard_normal((3, sg2.z_dim)), rng.standard_normal((2, sg2.z_dim))
+    axis = vector_axis(Vector("v", tuple(plus), tuple(minus)), sg2)
+    with torch.inference_mode():
+        w = lambda z: sg2.mapping(sg2.to_tensor(z))[:, 0].double().numpy()  # noqa: E731
+        by_hand = w(plus).mean(axis=0) - w(minus).mean(axis=0)
+    assert axis.space == "w" and axis.slots == (0, sg2.num_ws) and np.abs(axis.vector - by_hand).max() < 1e-6
+
+
+def test_a_show_with_steer_renders_steered_faces(tmp_path, generator):
+    from PIL import Image
+
+    path = _steered_show(tmp_path, generator, 'smile = [0, 4], "dirs.npz#0" = 0')
+    (tmp_path / "plain").mkdir()
+    plain = _steered_show(tmp_path / "plain", generator, "")
+    frames = {}
+    for name, show in (("steered", path), ("plain", plain)):
+        result = subprocess.run([sys.executable, "-m", "engine.cli", "render", str(show), "--frames", "16", "-o",
+                                 str(tmp_path / name)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert result.returncode == 0, result.stderr
+        frames[name] = [np.asarray(Image.open(tmp_path / name / f"{i:06d}.png")).astype(int) for i in range(16)]
+    difference = [np.abs(a - b).mean() for a, b in zip(frames["steered"], frames["plain"])]
+    assert difference[0] == 0.0  # smile 0 at the cue's start: the show's own face
+    assert difference[15] > 10 and difference[15] > difference[8] > difference[1]  # more and more, as keyframed
+
+
+def test_live_steering_over_osc_replays_bit_identically(tmp_path, generator):
+    from PIL import Image
+
+    from engine.inputs.osc_client import free_udp_port, send, wait_for_show
+    from engine.inputs.performance_log import read_performance
+
+    show = _steered_show(tmp_path, generator, "smile = 1")
+    port = free_udp_port()
+    log_path, live_dir, replay_dir = tmp_path / "show.jsonl", tmp_path / "live", tmp_path / "replay"
+    player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", str(show), "--headless", "--fps", "20",
+                               "--duration", "6", "--osc", str(port), "--record", str(live_dir),
+                               "--performance-log", str(log_path)], stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert wait_for_show(port, lambda: player.poll() is None), "the player did not start"
+        for address, args in [("/vernissage/steer/smile", [2.5]), ("/vernissage/steer/0", [-3.0]),
+                              ("/vernissage/steer/nosuchaxis", [1.0]), ("/vernissage/steer/1", [float("nan")]),
+                              ("/vernissage/steer/2", [1e9]), ("/vernissage/steer/../../x", [1.0]),
+                              ("/vernissage/steer/smile", [0.0])]:
+            send(address, args, port=port)
+            time.sleep(0.4)
+    finally:
+        _, errors = player.communicate(timeout=60)
+    assert player.returncode == 0, errors
+    assert "no steering axis 'nosuchaxis'" in errors and "Traceback" not in errors
+    performance = read_performance(log_path)
+    assert [c.command.fader for c in performance.commands] == ["/vernissage/steer/smile", "/vernissage/steer/0",
+                                                               "/vernissage/steer/smile"]
+    replayed = subprocess.run([sys.executable, "-m", "engine.cli", "render", "--replay", str(log_path), "-o",
+                               str(replay_dir)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert replayed.returncode == 0, replayed.stderr
+    live_files, replay_files = sorted(live_dir.glob("*.png")), sorted(replay_dir.glob("*.png"))
+    compared = 0
+    for tick, live_file in zip(performance.shown_ticks(), live_files):
+        if tick in performance.stand_ins:
+            continue
+        assert np.array_equal(np.asarray(Image.open(live_file)), np.asarray(Image.open(replay_files[tick]))), tick
+        compared += 1
+    assert compared >= 0.9 * performance.end

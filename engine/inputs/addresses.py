@@ -10,6 +10,7 @@ test, so the documentation cannot drift from the code.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -123,6 +124,23 @@ ADDRESSES: dict[str, Address] = {a.path: a for a in (
 )}
 
 FADERS = tuple(path for path, a in ADDRESSES.items() if a.kind == "fader")
+STEER = "/vernissage/steer/"  # + an axis: a [[vector]]'s name, or K for the show's directions file
+STEER_RANGE = 5.0
+_STEER_AXIS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,39}$")
+
+
+def find_address(path: str) -> Address | None:
+    """The address ``path`` names: one of ADDRESSES, or a steering fader ``/vernissage/steer/AXIS``
+    (whether the show has that axis is the show's to say when the fader moves)."""
+    spec = ADDRESSES.get(path)
+    if spec is None and path.startswith(STEER) and _STEER_AXIS.match(path[len(STEER):]):
+        return _fader(path, "steer along this axis: 0 = as the show has it, +-5 = far", -STEER_RANGE, STEER_RANGE)
+    return spec
+
+
+def is_fader(path: str) -> bool:
+    spec = find_address(path)
+    return spec is not None and spec.kind == "fader"
 
 
 def _coerce(address: str, param: Param, value: object) -> Value:
@@ -170,14 +188,14 @@ def _button(address: str, args: tuple[object, ...] | list[object]) -> bool:
 
 
 def is_query(address: str) -> bool:
-    spec = ADDRESSES.get(address)
+    spec = find_address(address)
     return spec is not None and spec.kind == "query"
 
 
 def check(address: str, args: tuple[object, ...] | list[object]) -> Command | None:
     """The command for an incoming message, None for a button's release or a query, or
     ControlError (one line)."""
-    spec = ADDRESSES.get(address)
+    spec = find_address(address)
     if spec is None:
         raise ControlError(f"{address[:80]}: unknown address")
     required, optional = spec.params, spec.optional

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from engine.audio.analysis import AudioFeatures
 from engine.commands import SetFader
-from engine.inputs.addresses import ADDRESSES, FADERS, ControlError
+from engine.inputs.addresses import FADERS, STEER, ControlError, find_address, is_fader
 from engine.show.source_map import SourceMap
 from engine.tomlread import TomlError, parse_toml
 
@@ -53,7 +53,7 @@ class Binding:
             raise ControlError(f"{self.address}: bound to {self.target}, got {value}")
         low, high = self.input
         u = 0.0 if high == low else min(1.0, max(0.0, (value - low) / (high - low)))
-        param = ADDRESSES[self.target].params[0]
+        param = find_address(self.target).params[0]  # type: ignore[union-attr] # checked when read
         out_low, out_high = self.output or (param.low, param.high)
         return SetFader(self.target, out_low + u * (out_high - out_low), self.smoothing)
 
@@ -101,14 +101,14 @@ def parse_bindings(path: Path, tables: object, text: str) -> tuple[Binding, ...]
         elif not isinstance(address, str) or not address.startswith("/"):
             raise p.fail("address", f"'address' must be an OSC address like \"/1/fader3\" or an audio feature "
                                     f"like \"audio/low\", got {address!r}")
-        if address in ADDRESSES:
+        if find_address(address) is not None:
             raise p.fail("address", f"{address} is already in the address map; bind a controller's own address")
-        if target not in FADERS:
-            raise p.fail("target", f"'target' must be one of {', '.join(FADERS)}, got {target!r}")
+        if not isinstance(target, str) or not is_fader(target):
+            raise p.fail("target", f"'target' must be one of {', '.join(FADERS)} or {STEER}AXIS, got {target!r}"[:300])
         smoothing = table.get("smoothing", 0.0)
         if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing <= 60:
             raise p.fail("smoothing", f"'smoothing' must be 0..60 seconds, got {smoothing!r}")
-        param = ADDRESSES[target].params[0]
+        param = find_address(target).params[0]  # type: ignore[union-attr] # a fader, checked above
         output = _pair(p, table, "output", None)
         if output is not None and not all(param.low <= v <= param.high for v in output):
             raise p.fail("output", f"'output' must lie in {target}'s range {param.low:g}..{param.high:g}")

@@ -28,7 +28,7 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from engine.commands import Command, SetFader
-from engine.inputs.addresses import ADDRESSES, ControlError, check, is_query
+from engine.inputs.addresses import ControlError, check, find_address, is_query
 from engine.inputs.bindings import Binding
 from engine.inputs.wire import MAX_DATAGRAM, WireError, parse
 from engine.ratelimit import RateLimitedLog
@@ -307,7 +307,7 @@ class OscServer:
                 self.problems.warning(f"learn {address[:80]}", f"OSC learn: {address[:80]} {list(args)[:4]} -> bind it "
                                       f"with [[binding]] address = \"{address[:80]}\" target = \"/vernissage/...\"")
             else:  # one log key per known address; garbage addresses share one, so they cannot flood the log
-                known = address in ADDRESSES or address in self.bindings
+                known = find_address(address) is not None or address in self.bindings
                 self.problems.warning(f"rejected {address}" if known else "unknown", f"OSC: ignored {exc}")
             return
         if binding is None and is_query(address):

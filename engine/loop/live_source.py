@@ -1,6 +1,6 @@
-"""The show as the performer changed it: new walks, morphs and truncation over a base source.
+"""The show as the performer changed it: new walks, morphs, truncation and steering over a base source.
 
-Each change made live (``/walk/seed``, ``/morph/to``, ``/latent/truncation``) makes a new,
+Each change made live (``/walk/seed``, ``/morph/to``, ``/latent/truncation``, ``/steer/AXIS``) makes a new,
 immutable :class:`LiveSource` that starts at a show time; the clock switches to it at a tick
 (engine.loop.show_state). So a frame is still a pure function of the show, show time and
 the commands applied: what ``render --replay`` relies on.
@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.frames import Face, FrameSource, FrameSpec, WalkSource
+from engine.frames import Face, FrameSource, FrameSpec, WalkSource, steered
 from engine.latent import Wander, latent_from_seed, slerp
 from engine.latent.easing import ease
+from engine.latent.steering import Steering
 
 DEFAULT_WALK_SPEED = 0.25  # faces a second, the speed of ``render --walk wander``
 
@@ -51,6 +52,12 @@ class LiveSource:
     origin: float = 0.0
     morph_seconds: float = 0.0
     before: LiveSource | None = None
+    steer: tuple[tuple[str, float], ...] = ()  # live steering, added to the show's own, by axis
+
+    @property
+    def steering(self) -> Steering | None:
+        """The axes live faders may steer along: the show's (a walk has none)."""
+        return getattr(self.base, "steering", None)
 
     @property
     def period(self) -> float | None:
@@ -60,6 +67,9 @@ class LiveSource:
         spec = self._faces(t)
         if self.truncation is not None and spec.faces:
             spec = replace(spec, faces=tuple((replace(f, truncation=self.truncation), w) for f, w in spec.faces))
+        steering = self.steering
+        if self.steer and steering is not None:
+            spec = steered(spec, *steering.offsets(dict(self.steer)))
         return spec
 
     def _faces(self, t: float) -> FrameSpec:
@@ -96,11 +106,19 @@ class LiveSource:
         else:  # a show's portraits have no walk speed: a wander at render --walk's pace
             speed = (self.base.face_rate if isinstance(self.base, WalkSource) else None) or DEFAULT_WALK_SPEED
         return LiveSource(self.base, self.truncation, SeedWalk(seed, dim, speed),
-                          at + morph_seconds, morph_seconds, self.settled(at) if morph_seconds > 0 else None)
+                          at + morph_seconds, morph_seconds, self.settled(at) if morph_seconds > 0 else None, self.steer)
 
     def with_truncation(self, psi: float) -> LiveSource:
         return replace(self, truncation=psi)
 
+    def with_steer(self, axis: str, value: float) -> LiveSource:
+        """Live steering along ``axis`` set to ``value`` (0 takes it off)."""
+        steer = tuple((a, v) for a, v in self.steer if a != axis) + (((axis, value),) if value else ())
+        return replace(self, steer=tuple(sorted(steer)))
+
+    def steer_value(self, axis: str) -> float:
+        return dict(self.steer).get(axis, 0.0)
+
     def with_base(self, base: FrameSource) -> LiveSource:
-        """A new show: its own faces again, the truncation override kept."""
-        return LiveSource(base, self.truncation)
+        """A new show: its own faces again, the truncation override and live steering kept."""
+        return LiveSource(base, self.truncation, steer=self.steer)

@@ -22,7 +22,9 @@ from engine.loop.compositor import TextStyle
 from engine.render.settings import RenderSettings
 from engine.resources import bundled
 from engine.show import Show, ShowError, Timeline, load_show
+from engine.show.portraits import PortraitSequence
 from engine.show.schema import model_near
+from engine.steer.vectors import steering_for
 
 log = logging.getLogger(__name__)
 DEFAULT_SHOW = bundled("shows") / "never_existed.toml"
@@ -89,6 +91,14 @@ class Program:
     def dim(self) -> int:
         return self.generator.z_dim
 
+    def timeline(self, show: Show, portraits: PortraitSequence | None = None) -> Timeline:
+        """``show`` as this program plays it: its steering axes made for this generator (a
+        reloaded or loaded show's own vectors and directions files)."""
+        try:
+            return Timeline(show, self.dim, portraits, steering_for(show, self.generator))
+        except ValueError as exc:  # a show this timeline cannot play (ShowError is not one)
+            raise ShowError(show.path, 1, str(exc)) from None
+
 
 def load_checked_show(path: str | Path) -> Show:
     """A show, checked against the models that exist (their latent sizes included)."""
@@ -122,7 +132,7 @@ def resolve(spec: ProgramSpec) -> Program:
 
     show = adjust(show)
     try:
-        timeline = Timeline(show, generator.z_dim)
+        timeline = Timeline(show, generator.z_dim, steering=steering_for(show, generator))
     except ValueError as exc:
         raise ShowError(show.path, 1, str(exc)) from None
     length = timeline.period or (timeline.duration if math.isfinite(timeline.duration) else None)

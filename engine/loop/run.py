@@ -165,10 +165,8 @@ def _show_loader(program: Program, folder: Path | None, intake: CommandIntake,
                         show.settings.model, program.generator.card.name)
         playing = program.show is not None and path == program.show.path.resolve()
         portraits = registry.sequence if registry is not None and playing else None
-        try:  # the show that is playing goes on where it is: no portrait comes back
-            return ShowLoaded(name, Timeline(show, program.dim, portraits), None if playing else 0.0)
-        except ValueError as exc:
-            raise ShowError(path, 1, str(exc)) from None
+        # the show that is playing goes on where it is: no portrait comes back
+        return ShowLoaded(name, program.timeline(show, portraits), None if playing else 0.0)
 
     return ShowLoader(root, build, intake.post)
 
@@ -215,7 +213,7 @@ class LiveRun:
         if program.show is not None and isinstance(source, Timeline):
             show = program.show
             registry = Registry.for_show(show.path, show.settings.seed, program.dim, source.portraits.min_distance)
-            source = Timeline(show, program.dim, registry.sequence)
+            source = program.timeline(show, registry.sequence)
             if show.settings.anchor is not None and start is None:
                 anchor = lambda: show_time_at(show, dt.datetime.now().astimezone()) or 0.0  # noqa: E731
                 start = anchor()
@@ -257,7 +255,7 @@ class LiveRun:
             portraits = registry.sequence if registry is not None else None
 
             def rebuild(show: Show) -> FrameSource:
-                return Timeline(adjust(show), program.dim, portraits)
+                return program.timeline(adjust(show), portraits)
 
             housekeeping = Housekeeping(ShowWatcher(program.show.path, load_checked_show), rebuild, intake.post,
                                         registry)

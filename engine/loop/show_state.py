@@ -44,6 +44,7 @@ from engine.commands import (
     WalkSeed,
 )
 from engine.frames import FrameSource, FrameSpec, WalkSource
+from engine.inputs.addresses import STEER
 from engine.loop.clock import MAX_SPEED, MIN_SPEED, Key, Segment, ShowClock, keys_for
 from engine.loop.live_source import LiveSource
 from engine.loop.tempo import Tempo
@@ -253,7 +254,7 @@ class ShowState:
             current = self._fader_value(fader)
             value = current + (target - current) * factor
             # each truncation step is a new epoch to generate: the tail of the glide is one step
-            close = 2e-3 if fader == "/vernissage/latent/truncation" else 1e-4
+            close = 2e-3 if fader == "/vernissage/latent/truncation" or fader.startswith(STEER) else 1e-4
             if abs(target - value) < close or abs(value - current) < close:
                 value = target
                 del self._smoothing[fader]
@@ -320,6 +321,8 @@ class ShowState:
     def _fader_value(self, fader: str) -> float:
         if fader in self.faders:
             return self.faders[fader]
+        if fader.startswith(STEER):
+            return self.latest.steer_value(fader[len(STEER):])
         if fader == "/vernissage/latent/truncation":
             return self.latest.truncation if self.latest.truncation is not None else 1.0
         if fader in ("/vernissage/walk/speed", "/vernissage/walk/rate"):
@@ -333,6 +336,12 @@ class ShowState:
             return tick
         if fader == "/vernissage/latent/truncation":
             return self._switch(tick, self.latest.with_truncation(value))
+        if fader.startswith(STEER):
+            axis, steering = fader[len(STEER):], self.latest.steering
+            if steering is None or axis not in steering.axes:
+                known = ", ".join(sorted(steering.axes)) if steering is not None and steering.axes else "none"
+                raise CommandRefused(f"{fader}: the show has no steering axis {axis!r} (axes: {known})"[:200])
+            return self._switch(tick, self.latest.with_steer(axis, value))
         if fader == "/vernissage/walk/speed":
             self.faders[fader] = value
             return self._change(tick, lambda at: self.clock.speed_plan(at, fader_speed(value)))

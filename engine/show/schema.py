@@ -14,7 +14,7 @@ import difflib
 import math
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -22,6 +22,7 @@ from typing import Any, Union
 import numpy as np
 
 from engine.frames import Look
+from engine.latent.directions import Directions, DirectionsError, load_directions
 from engine.latent import EASINGS
 from engine.show.errors import ShowError
 from engine.show.schedule import Schedule, ScheduleError, parse_hours, parse_timezone
@@ -78,6 +79,7 @@ class Settings:
     fit: str = "contain"
     anchor: str | None = None  # ISO date-time: show time = seconds since then
     exclude: frozenset[int] = frozenset()  # portrait seeds a curator keeps out (`exclude` and `exclude_file`)
+    directions: str | None = None  # a directions file whose directions faders reach by index
 
 
 ADVANCES = ("time", "onset", "beat")  # what starts the change to the next face: the clock, or the music too
@@ -182,6 +184,34 @@ class StyleMix:
 
 
 @dataclass(frozen=True)
+class SteerValue:
+    """How far a cue steers along one axis: a constant, or keyframes spread evenly over the cue
+    (linear between them)."""
+
+    axis: str  # a [[vector]]'s name, or "FILE.npz#K"
+    keys: tuple[float, ...]
+
+    def at(self, fraction: float) -> float:
+        """The value ``fraction`` (0..1) of the way through the cue."""
+        if len(self.keys) == 1:
+            return self.keys[0]
+        x = min(1.0, max(0.0, fraction)) * (len(self.keys) - 1)
+        i = min(int(x), len(self.keys) - 2)
+        return self.keys[i] + (self.keys[i + 1] - self.keys[i]) * (x - i)
+
+
+@dataclass(frozen=True)
+class Vector:
+    """``[[vector]]``: face arithmetic from examples, the mean of ``plus`` minus the mean of
+    ``minus`` (seeds or .npy latents), made in the model's space when the model is loaded."""
+
+    name: str
+    plus: tuple[int | np.ndarray, ...] = field(repr=False)
+    minus: tuple[int | np.ndarray, ...] = field(repr=False)
+    line: int = 1
+
+
+@dataclass(frozen=True)
 class Cue:
     """One entry of the timeline: its kind's settings and what every cue shares."""
 
@@ -192,6 +222,7 @@ class Cue:
     repeat: int = 1
     name: str = ""
     style: StyleMix | None = None
+    steer: tuple[SteerValue, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -214,6 +245,8 @@ class Show:
     caption: Caption
     cues: tuple[Cue, ...]
     schedule: Schedule | None = None  # opening hours; None: always open
+    vectors: tuple[Vector, ...] = ()
+    directions: Mapping[str, Directions] = field(default_factory=dict)  # files steered by ("FILE.npz")
 
     @property
     def duration(self) -> float:
@@ -224,7 +257,8 @@ class Show:
 
 Number = (int, float)
 _SETTINGS_KEYS = {"title": str, "model": str, "fps": Number, "size": str, "seed": int, "loop": bool,
-                  "truncation": Number, "fit": str, "anchor": str, "exclude": list, "exclude_file": str}
+                  "truncation": Number, "fit": str, "anchor": str, "exclude": list, "exclude_file": str,
+                  "directions": str}
 MAX_EXCLUDED = 1000  # seeds a show may keep out (engine.show.portraits.SPARES - 1 at most)
 MAX_PORTRAIT_SEED = 2**62 - 1  # portrait seeds are in [0, 2^62) (engine.show.portraits)
 _LOOK_KEYS = {"exposure": Number, "contrast": Number, "saturation": Number, "brightness": Number,
@@ -233,7 +267,10 @@ _LOOK_RANGES = {"exposure": (-10.0, 10.0), "contrast": (0.0, 10.0), "saturation"
                 "brightness": (0.0, 10.0), "vignette": (0.0, 1.0), "grain": (0.0, 1.0)}
 _CAPTION_KEYS = {"font": str, "size": int, "color": str, "position": str}
 _CUE_COMMON = {"kind": str, "name": str, "duration": Number, "transition": Number, "repeat": int,
-               "style_seed": int, "style_from": int}
+               "style_seed": int, "style_from": int, "steer": dict}
+_VECTOR_KEYS = {"name": str, "plus": list, "minus": list}
+MAX_STEER = 10.0  # steering values within +-this (engine.latent.steering.MAX_VALUE)
+AXIS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,39}$")  # also an OSC address part: /vernissage/steer/NAME
 _CUE_KEYS: dict[str, dict[str, Any]] = {
     "portraits": {"count": int, "hold": Number, "dissolve": Number, "caption": str, "min_distance": Number,
                   "advance": str},
@@ -247,7 +284,7 @@ _CUE_KEYS: dict[str, dict[str, Any]] = {
 _SCHEDULE_KEYS = {"timezone": str, "hours": list, "closed": list, "fade": Number, "on_open": list, "on_close": list}
 # [[binding]] tables are OSC bindings, read and checked by engine.inputs.bindings
 _TABLES = {"show": _SETTINGS_KEYS, "look": _LOOK_KEYS, "caption": _CAPTION_KEYS, "schedule": _SCHEDULE_KEYS,
-           "cue": None, "binding": None}
+           "cue": None, "binding": None, "vector": None}
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list"}
 _FORMAT_SPEC = "[[fill]align][sign][0][width up to 2 digits][,|_][d|x|X|o|b]"
 
@@ -381,6 +418,9 @@ def _build(p: _Parser, data: dict[str, Any], latent_dim: LatentDim | None) -> Sh
             raise p.fail(name, 0, None, f"'{name}' must be a [{name}] table")
     settings = _settings(p, data.get("show", {}))
     dim = _model_dim(p, settings, latent_dim)
+    vectors = _vectors(p, data.get("vector", []), dim)
+    directions = {settings.directions: _directions_file(p, settings.directions, "show", 0, "directions", dim)} \
+        if settings.directions else {}
     look_table = data.get("look", {})
     p.check_keys(look_table, _LOOK_KEYS, "look", 0, "[look]")
     for key, (low, high) in _LOOK_RANGES.items():
@@ -394,11 +434,15 @@ def _build(p: _Parser, data: dict[str, Any], latent_dim: LatentDim | None) -> Sh
     if len(raw_cues) > 1000:
         raise ShowError(p.path, 1, f"{len(raw_cues)} cues; a show has at most 1000")
     cues = tuple(_cue(p, table, i, dim) for i, table in enumerate(raw_cues))
+    names = {v.name for v in vectors}
+    for i, cue in enumerate(cues):
+        for value in cue.steer:
+            _steer_axis(p, value.axis, i, names, directions, dim)
     for i, cue in enumerate(cues[:-1]):
         if cue.duration == math.inf:
             raise p.fail("cue", i, None, f"an endless '{cue.kind}' cue can only be the last cue; give it a duration")
     schedule = _schedule(p, data["schedule"]) if "schedule" in data else None
-    return Show(p.path, settings, look, caption, cues, schedule)
+    return Show(p.path, settings, look, caption, cues, schedule, vectors, directions)
 
 
 def _schedule(p: _Parser, table: dict[str, Any]) -> Schedule:
@@ -555,7 +599,81 @@ def _cue(p: _Parser, table: Any, index: int, dim: int | None) -> Cue:
     transition = p.number(table, "transition", "cue", index, default=0.0, allow_low=True)
     if transition > duration:
         raise p.fail("cue", index, "transition", f"'transition' ({transition:g} s) is longer than the cue ({duration:g} s)")
-    return Cue(settings, p.map.line("cue", index), duration, transition, repeat, str(table.get("name", "")), style)
+    steer = _steer(p, table.get("steer", {}), index, duration)
+    return Cue(settings, p.map.line("cue", index), duration, transition, repeat, str(table.get("name", "")), style,
+               steer)
+
+
+def _steer(p: _Parser, table: dict[str, Any], index: int, duration: float) -> tuple[SteerValue, ...]:
+    """``steer = { glasses = 1.5, "dirs.npz#0" = [-2, 2] }``: constants or keyframes over the cue."""
+    if len(table) > 64:
+        raise p.fail("cue", index, "steer", f"'steer' names at most 64 axes, got {len(table)}")
+    values = []
+    for axis, raw in table.items():
+        keys = raw if isinstance(raw, list) else [raw]
+        if not 1 <= len(keys) <= 256 or not all(isinstance(k, (int, float)) and not isinstance(k, bool)
+                                                 and math.isfinite(k) and abs(k) <= MAX_STEER for k in keys):
+            raise p.fail("cue", index, "steer", f"steer '{axis}' must be a number from -{MAX_STEER:g} to "
+                                                f"{MAX_STEER:g}, or a list of 1 to 256 of them, got {raw!r}"[:200])
+        if len(keys) > 1 and not math.isfinite(duration):
+            raise p.fail("cue", index, "steer", f"steer '{axis}': keyframes need a cue with a duration")
+        values.append(SteerValue(str(axis), tuple(float(k) for k in keys)))
+    return tuple(values)
+
+
+def _steer_axis(p: _Parser, axis: str, index: int, names: set[str], directions: dict[str, Directions],
+                dim: int | None) -> None:
+    """An axis a cue steers along: a [[vector]] by name, or direction K of a directions file
+    (``"FILE.npz#K"``, the file read once and kept with the show)."""
+    if axis in names:
+        return
+    file, hash_, number = axis.rpartition("#")
+    if not hash_ or not file.lower().endswith(".npz"):
+        known = ", ".join(sorted(names)) or "none"
+        raise p.fail("cue", index, "steer", f"steer '{axis}': no [[vector]] of that name (vectors: {known}), "
+                                            f"and not a direction 'FILE.npz#K'"[:240])
+    if file not in directions:
+        directions[file] = _directions_file(p, file, "cue", index, "steer", dim)
+    count = len(directions[file].directions)
+    if not (number.isdigit() and int(number) < count):
+        raise p.fail("cue", index, "steer", f"steer '{axis}': {file} has directions #0 to #{count - 1}")
+
+
+def _directions_file(p: _Parser, name: str, section: str, index: int, key: str, dim: int | None) -> Directions:
+    path = p.inside(name, section, index, key, "directions file")
+    try:
+        found = load_directions(path)
+    except DirectionsError as exc:
+        raise p.fail(section, index, key, str(exc).replace(str(path), name)) from None
+    if found.space == "z" and dim is not None and found.directions.shape[1] != dim:
+        raise p.fail(section, index, key, f"directions file '{name}' is for a latent of "
+                                          f"{found.directions.shape[1]}; the model takes {dim}")
+    return found
+
+
+def _vectors(p: _Parser, tables: Any, dim: int | None) -> tuple[Vector, ...]:
+    if not isinstance(tables, list) or len(tables) > 64:
+        raise p.fail("vector", 0, None, "vectors are [[vector]] tables, at most 64 of them")
+    vectors, seen = [], set()
+    for i, table in enumerate(tables):
+        if not isinstance(table, dict):
+            raise p.fail("vector", i, None, "each vector must be a [[vector]] table")
+        p.check_keys(table, _VECTOR_KEYS, "vector", i, "a [[vector]]")
+        name = table.get("name", "")
+        if not AXIS_NAME.match(name):
+            raise p.fail("vector", i, "name", f"a vector's 'name' is a word (letters, digits, _ and -, up to 40), "
+                                              f"got {name!r}"[:200])
+        if name in seen:
+            raise p.fail("vector", i, "name", f"two vectors are called '{name}'")
+        seen.add(name)
+        sides = []
+        for side in ("plus", "minus"):
+            faces = table.get(side, [])
+            if not 1 <= len(faces) <= 256:
+                raise p.fail("vector", i, side, f"'{side}' must list 1 to 256 seeds or .npy latents, got {len(faces)}")
+            sides.append(tuple(_face(p, face, i, dim, "vector", side) for face in faces))
+        vectors.append(Vector(name, sides[0], sides[1], p.map.line("vector", i)))
+    return tuple(vectors)
 
 
 def _style_mixing(p: _Parser, table: dict[str, Any], index: int) -> StyleMix | None:
@@ -616,13 +734,14 @@ def _morph(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueS
     return cue, len(faces) * cue.slot if cue.loop else (len(faces) - 1) * cue.slot + hold
 
 
-def _face(p: _Parser, face: object, i: int, dim: int | None) -> int | np.ndarray:
-    """A morph face: a seed, or the latent in a .npy file inside the show's folder."""
+def _face(p: _Parser, face: object, i: int, dim: int | None, section: str = "cue",
+          key: str = "faces") -> int | np.ndarray:
+    """A morph's (or a vector's) face: a seed, or the latent in a .npy file inside the show's folder."""
     if isinstance(face, int) and not isinstance(face, bool) and 0 <= face <= MAX_SEED:
         return face
     if not isinstance(face, str) or not face.lower().endswith(".npy"):
-        raise p.fail("cue", i, "faces", f"each face is a seed (0 or more) or a .npy file, got {face!r}")
-    path = p.inside(face, "cue", i, "faces", "latent file")
+        raise p.fail(section, i, key, f"each face is a seed (0 or more) or a .npy file, got {face!r}"[:200])
+    path = p.inside(face, section, i, key, "latent file")
     try:
         if path.stat().st_size > MAX_LATENT_FILE:
             raise ValueError(f"{path.stat().st_size} bytes; a latent is a few kB")
@@ -633,9 +752,9 @@ def _face(p: _Parser, face: object, i: int, dim: int | None) -> int | np.ndarray
         if not np.all(np.isfinite(z)) or not np.any(z):
             raise ValueError("holds NaN, infinite or all-zero values")
     except (OSError, ValueError, EOFError) as exc:
-        raise p.fail("cue", i, "faces", f"latent file '{face}' cannot be used ({exc})") from None
+        raise p.fail(section, i, key, f"latent file '{face}' cannot be used ({exc})") from None
     if dim is not None and z.size != dim:
-        raise p.fail("cue", i, "faces", f"latent file '{face}' has {z.size} values; the model takes {dim}")
+        raise p.fail(section, i, key, f"latent file '{face}' has {z.size} values; the model takes {dim}")
     z.setflags(write=False)
     return z
 

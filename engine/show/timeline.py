@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.frames import Face, FrameSpec, Text
+from engine.frames import Face, FrameSpec, Text, steered
 from engine.latent import GreatCircleLoop, NoiseLoop, SphericalSpline, Wander, ease, latent_from_seed
+from engine.latent.steering import Steering
 from engine.show.portraits import PortraitSequence
 from engine.show.schema import (
     Cue,
@@ -55,9 +56,13 @@ class PortraitShown:
 class Timeline:
     """Evaluates a :class:`Show` at any time; implements the FrameSource protocol."""
 
-    def __init__(self, show: Show, dim: int, portraits: PortraitSequence | None = None) -> None:
+    def __init__(self, show: Show, dim: int, portraits: PortraitSequence | None = None,
+                 steering: Steering | None = None) -> None:
+        """``steering``: the show's axes made for its model (engine.steer.vectors); without it,
+        cues play unsteered (a show read without its model)."""
         self.show = show
         self.dim = dim
+        self.steering = steering
         # A curator's exclusions apply to the registry's sequence too, and follow a hot reload.
         base = portraits or PortraitSequence(show.settings.seed, dim, self._min_distance())
         self.portraits = base.excluding(show.settings.exclude)
@@ -192,20 +197,24 @@ class Timeline:
     # --- cue kinds -------------------------------------------------------------------------
 
     def _cue_frame(self, cycle: int, index: int, local: float) -> FrameSpec:
-        spec = self._cue_content(cycle, index, local)
-        style = self.show.cues[index].style
-        if style is None or not spec.faces:
+        cue = self.show.cues[index]
+        u = self._within(cue, local)
+        spec = _KINDS[type(cue.settings)](self, Position(cycle, index, local), cue, u)
+        if cue.steer and self.steering is not None:
+            fraction = u / cue.duration if math.isfinite(cue.duration) and cue.duration > 0 else 0.0
+            spec = steered(spec, *self.steering.offsets({v.axis: v.at(fraction) for v in cue.steer}))
+        if cue.style is None or not spec.faces:
             return spec
-        fine = latent_from_seed(style.seed, self.dim)
-        faces = tuple((replace(f, mix=fine, mix_from=style.first_slot), w) for f, w in spec.faces)
+        fine = latent_from_seed(cue.style.seed, self.dim)
+        faces = tuple((replace(f, mix=fine, mix_from=cue.style.first_slot), w) for f, w in spec.faces)
         return replace(spec, faces=faces)
 
-    def _cue_content(self, cycle: int, index: int, local: float) -> FrameSpec:
-        cue = self.show.cues[index]
+    @staticmethod
+    def _within(cue: Cue, local: float) -> float:
+        """Seconds into the cue's current repetition."""
         base = cue.duration
         repetition = min(int(local // base), cue.repeat - 1) if math.isfinite(base) and base > 0 else 0
-        u = local - repetition * base if repetition else local  # 0 * inf would be NaN
-        return _KINDS[type(cue.settings)](self, Position(cycle, index, local), cue, u)
+        return local - repetition * base if repetition else local  # 0 * inf would be NaN
 
     def _face(self, z: np.ndarray) -> FrameSpec:
         return FrameSpec(((Face(z, self.show.settings.truncation), 1.0),), self.show.look)

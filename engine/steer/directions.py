@@ -18,10 +18,6 @@ The file holds ``directions`` (K x D, unit and orthonormal, strongest first), th
 
 from __future__ import annotations
 
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import torch
 from PIL import Image
@@ -30,54 +26,12 @@ from engine.generators.base import Generator
 from engine.generators.dcgan import DCGANGenerator
 from engine.generators.stylegan2 import StyleGAN2Generator
 from engine.latent import latent_from_seed
-from engine.latent.steering import steer_on_shell
+from engine.latent.directions import MAX_COUNT, Directions, DirectionsError
+from engine.latent.steering import Axis, steer_on_shell
 from engine.render.sheet import contact_sheet
 
 METHODS = ("sefa", "pca")
-MAX_COUNT = 512
-ORTHONORMAL = 1e-4  # how far from orthonormal a loaded file may be
 PCA_SAMPLES = 10_000
-
-
-class DirectionsError(ValueError):
-    """A directions file or request that cannot be used; ``str()`` is one line."""
-
-
-@dataclass(frozen=True)
-class Directions:
-    directions: np.ndarray  # (K, D) float64, orthonormal rows, strongest first
-    space: str  # "z" or "w"
-    slots: tuple[int, int]  # W slots [first, last) a "w" direction acts on ((0, 1) for z)
-    method: str
-    model: str
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as file:
-            np.savez(file, directions=self.directions.astype(np.float64), space=np.array(self.space),
-                     slots=np.array(self.slots, dtype=np.int64), method=np.array(self.method),
-                     model=np.array(self.model))
-
-
-def load_directions(path: Path) -> Directions:
-    """A directions file, checked: arrays only (no pickles), unit orthonormal rows, a known space."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            directions = np.asarray(data["directions"], dtype=np.float64)
-            space, method, model = (str(data[k]) for k in ("space", "method", "model"))
-            slots = tuple(int(v) for v in np.asarray(data["slots"]).reshape(-1))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise DirectionsError(f"{path}: not a directions file ({str(exc).splitlines()[0][:120]})") from None
-    if directions.ndim != 2 or not 1 <= directions.shape[0] <= MAX_COUNT or not 1 <= directions.shape[1] <= 4096:
-        raise DirectionsError(f"{path}: directions must be K x D (K 1..{MAX_COUNT}), got shape {directions.shape}")
-    if not np.all(np.isfinite(directions)):
-        raise DirectionsError(f"{path}: directions hold NaN or inf")
-    gram = directions @ directions.T
-    if np.abs(gram - np.eye(len(directions))).max() > ORTHONORMAL:
-        raise DirectionsError(f"{path}: directions are not unit and orthonormal")
-    if space not in ("z", "w") or len(slots) != 2 or not 0 <= slots[0] < slots[1] <= 64:
-        raise DirectionsError(f"{path}: space must be z or w with slots [first, last), got {space} {slots}")
-    return Directions(directions, space, (slots[0], slots[1]), method, model)
 
 
 def find_directions(generator: Generator, method: str, count: int, slots: tuple[int, int] | None = None,
@@ -171,17 +125,17 @@ def _signed(directions: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(directions * signs[:, None])
 
 
-def moved_faces(generator: Generator, found: Directions, index: int, z: np.ndarray, amounts: list[float],
+def moved_faces(generator: Generator, axis: Axis, z: np.ndarray, amounts: list[float],
                 truncation: float = 1.0) -> np.ndarray:
-    """(len(amounts), H, W, 3) uint8: the face of ``z`` moved by each amount along direction
-    ``index`` (in z on the prior's shell, in W on the file's slots after truncation)."""
-    vector = found.directions[index]
+    """(len(amounts), H, W, 3) uint8: the face of ``z`` moved by each amount along ``axis``
+    (in z on the prior's shell, in W on the axis's slots after truncation), as a show steers."""
+    vector = axis.vector
     with torch.inference_mode():
-        if found.space == "z":
+        if axis.space == "z":
             latents = np.stack([steer_on_shell(z, amount * vector) for amount in amounts])
             return generator.frames(latents, truncation).cpu().numpy()
         w = generator.mapping(generator.to_tensor(np.repeat(z[None], len(amounts), axis=0)), truncation)
-        first, last = found.slots
+        first, last = axis.slots
         steps = torch.as_tensor(np.outer(amounts, vector), dtype=w.dtype, device=w.device)  # (A, w_dim)
         w[:, first:last] += steps[:, None, :]
         return generator.frames_from_w(w).cpu().numpy()
@@ -193,7 +147,7 @@ def direction_sheet(generator: Generator, found: Directions, seed: int = 0, reac
     z = latent_from_seed(seed, generator.z_dim)
     amounts = [float(a) for a in np.linspace(-reach, reach, steps)]
     images, labels = [], []
-    for k in range(len(found.directions)):
-        images.extend(moved_faces(generator, found, k, z, amounts))
+    for k, vector in enumerate(found.directions):
+        images.extend(moved_faces(generator, Axis(vector, found.space, found.slots), z, amounts))
         labels.extend(f"#{k} {amount:+.1f}" for amount in amounts)
     return contact_sheet(images, labels, steps, tile)
