@@ -62,6 +62,9 @@ def _portrait_range(text: str) -> tuple[int, int]:
     if not (dash and first.isdigit() and last.isdigit() and len(first) < 19 and len(last) < 19):
         raise argparse.ArgumentTypeError(f"{text!r} is not FROM-TO, e.g. 1-24")
     a, b = int(first), int(last)
+    if a == 0 and b >= 0:
+        raise argparse.ArgumentTypeError(f"{text}: portraits are numbered from 1, as their captions count "
+                                         f"(No. 000001); for the same {b + 1} portraits give 1-{b + 1}")
     if not 1 <= a <= b or b - a >= 1000:
         raise argparse.ArgumentTypeError(f"{text}: need 1 <= FROM <= TO and at most 1000 portraits")
     return a, b
@@ -480,11 +483,12 @@ def _writable(path: Path) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from engine.generators.catalog import latent_dim_of
+    from engine.generators.catalog import architecture_of, latent_dim_of
     from engine.inputs.bindings import load_bindings
-    from engine.show.schema import load_show
+    from engine.show.schema import check_spaces, load_show, model_near
 
     show = load_show(args.show, latent_dim=latent_dim_of)
+    check_spaces(show, architecture_of(model_near(show.path.parent, show.settings.model)))
     load_bindings(args.show)  # play reads the show's [[binding]] tables too
     length = f"{show.duration:g} s" if math.isfinite(show.duration) else "endless"
     print(f"{args.show}: ok ({len(show.cues)} cues, {length}{', loops' if show.settings.loop else ''})")

@@ -61,12 +61,13 @@ class Face:
     mix: np.ndarray | None = field(default=None, repr=False)
     mix_from: int = 0  # first W slot taken from ``mix``
     w_offset: np.ndarray | None = field(default=None, repr=False)  # (num_ws, w_dim)
+    space: str = "z"  # "w": ``latent`` is a W vector already (a walk in W), not a z to map
 
     def key(self) -> tuple:
         """Hashable identity, so a face shared by several frames is generated once."""
         mix = None if self.mix is None else self.mix.tobytes()
         offset = None if self.w_offset is None else self.w_offset.tobytes()
-        return (self.latent.tobytes(), self.truncation, mix, self.mix_from, offset)
+        return (self.latent.tobytes(), self.truncation, mix, self.mix_from, offset, self.space)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def steered(spec: FrameSpec, z_offset: np.ndarray | None, w_offset: np.ndarray |
     faces = []
     for face, weight in spec.faces:
         w = face.w_offset if w_offset is None else (w_offset if face.w_offset is None else face.w_offset + w_offset)
-        faces.append((replace(face, latent=steer_on_shell(face.latent, z_offset), w_offset=w), weight))
+        latent = face.latent if face.space == "w" else steer_on_shell(face.latent, z_offset)  # z axes steer z faces
+        faces.append((replace(face, latent=latent, w_offset=w), weight))
     return replace(spec, faces=tuple(faces))
 
 

@@ -255,3 +255,45 @@ def test_live_steering_over_osc_replays_bit_identically(tmp_path, generator):
         assert np.array_equal(np.asarray(Image.open(live_file)), np.asarray(Image.open(replay_files[tick]))), tick
         compared += 1
     assert compared >= 0.9 * performance.end
+
+
+# --- morphs in W ----------------------------------------------------------------------------------
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"StyleGAN2 fixtures not found at {FIXTURES}")
+def test_a_stylegan2_morph_in_w_passes_through_each_face_and_loops_exactly(tmp_path):
+    from engine.latent import latent_from_seed
+    from engine.loop.generation import generate_images
+    from engine.loop.program import show_timeline
+    from engine.show import load_show
+
+    sg2 = load_generator(FIXTURES / "rosinality_64.pt", device="cpu")
+    path = tmp_path / "w.toml"
+    path.write_text(f'[show]\nmodel = "{FIXTURES / "rosinality_64.pt"}"\n[[cue]]\nkind = "morph"\n'
+                    f'faces = [1, 2, 3]\nhold = 0.5\nmorph = 1.0\nspace = "w"\n')
+    timeline = show_timeline(load_show(path), sg2)
+    z = [latent_from_seed(seed, sg2.z_dim) for seed in (1, 2, 3)]
+    for k, t in enumerate((0.0, 1.5, 3.0)):  # each face held at its slot's start
+        face = timeline(t).faces[0][0]
+        assert face.space == "w"
+        with torch.inference_mode():
+            assert np.abs(face.latent - sg2.mapping(sg2.to_tensor(z[k]))[0, 0].double().numpy()).max() < 1e-6
+        image, _ = generate_images(sg2, [timeline(t)])
+        assert np.array_equal(image[0], sg2.frames(z[k][None]).cpu().numpy()[0])  # the face itself, bit for bit
+    assert np.array_equal(timeline(0.2).faces[0][0].latent, timeline(0.2 + timeline.period).faces[0][0].latent)
+    midway = timeline(0.5 + 0.5).faces[0][0].latent  # half way from face 1 to face 2, in W
+    with torch.inference_mode():
+        w1, w2 = (sg2.mapping(sg2.to_tensor(v))[0, 0].double().numpy() for v in z[:2])
+    assert np.linalg.norm(midway - (w1 + w2) / 2) < 0.5 * np.linalg.norm(w1 - w2)  # between them, in W
+
+
+def test_a_morph_in_w_is_refused_for_a_dcgan_by_check_and_render(tmp_path):
+    path = tmp_path / "w.toml"
+    path.write_text('[show]\n[[cue]]\nkind = "morph"\nfaces = [1, 2]\nspace = "w"\n')
+    for command in (["check", str(path)], ["render", str(path), "--frames", "1", "-o", str(tmp_path / "o")]):
+        result = subprocess.run([sys.executable, "-m", "engine.cli", *command], capture_output=True, text=True,
+                                cwd=ROOT, timeout=120)
+        assert result.returncode == 1 and "w.toml:2: space = 'w' is for StyleGAN2 models" in result.stderr, result.stderr
+    path.write_text('[show]\n[[cue]]\nkind = "morph"\nfaces = [1, 2]\nspace = "x"\n')
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "check", str(path)], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 1 and "w.toml:5: 'space' must be 'z' or 'w'" in result.stderr

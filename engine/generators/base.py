@@ -43,6 +43,11 @@ class Generator(ABC):
     def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
         """(B, z_dim) -> (B, num_ws, w_dim), truncated toward the average W by ``psi``."""
 
+    def truncated_w(self, w: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        """(B, w_dim) W vectors, truncated, as (B, num_ws, w_dim); where W is z itself (a DCGAN)
+        this is the mapping."""
+        return self.mapping(w, truncation_psi)
+
     @abstractmethod
     def synthesis(self, w: torch.Tensor) -> torch.Tensor:
         """(B, num_ws, w_dim) -> (B, 3, H, W) float image in the card's output range."""

@@ -54,6 +54,15 @@ def resolve_model(path_or_name: str | Path) -> Path:
     raise ModelError(path_or_name, f"no such model file or name (available: {names})")
 
 
+def architecture_of(model: str | Path) -> str | None:
+    """The architecture on a model's card ("dcgan", "stylegan2"), None when it has no card."""
+    try:
+        where = resolve_model(model)
+        return ModelCard.read(where / CARD_FILE).architecture if where.is_dir() else None
+    except ModelError:
+        return None  # latent_dim_of names the problem
+
+
 def latent_dim_of(model: str | Path) -> int | None:
     """The latent size a model takes, from its card (no weights loaded): for ``vernissage check``.
 

@@ -184,6 +184,13 @@ class StyleGAN2Generator(Generator):
             w = avg + truncation_psi * (w - avg)
         return w[:, None, :].repeat(1, self.num_ws, 1)  # (B, num_ws, w_dim)
 
+    def truncated_w(self, w: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        w = w.to(self.device).float()
+        if truncation_psi != 1.0:
+            avg = self.net.p("w_avg")
+            w = avg + truncation_psi * (w - avg)
+        return w[:, None, :].repeat(1, self.num_ws, 1)
+
     def synthesis(self, w: torch.Tensor) -> torch.Tensor:
         memory = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
         with torch.autocast("cuda", enabled=False):

@@ -10,10 +10,11 @@ from engine.latent.paths import (
 )
 from engine.latent.seeds import latent_from_seed, shell_radius
 from engine.latent.sphere import slerp
-from engine.latent.spline import SphericalSpline
+from engine.latent.spline import CubicSpline, SphericalSpline
 
 __all__ = [
     "EASINGS",
+    "CubicSpline",
     "GreatCircleLoop",
     "LatentPath",
     "NoiseLoop",

@@ -61,6 +61,29 @@ class _CubicSpline:
         )
 
 
+class CubicSpline:
+    """C2 spline through keyframes in flat space (W of a StyleGAN: no shell to keep to).
+
+    Keyframe k sits at u = k; open spans [0, n-1], periodic spans [0, n) and wraps with matching
+    velocity and acceleration, so a closed morph in W loops exactly.
+    """
+
+    def __init__(self, keys: np.ndarray, periodic: bool = False) -> None:
+        keys = np.asarray(keys, dtype=np.float64)
+        if keys.ndim != 2 or len(keys) < 2:
+            raise ValueError("a spline needs at least two keyframes of shape (n, d)")
+        self.dim = keys.shape[1]
+        self.periodic = periodic
+        self._spline = _CubicSpline(keys, periodic)
+
+    @property
+    def span(self) -> float:
+        return self._spline.span
+
+    def __call__(self, u: float) -> np.ndarray:
+        return self._spline(u)
+
+
 class SphericalSpline:
     """C2 spline through latent keyframes, evaluated at a knot parameter u.
 

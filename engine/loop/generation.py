@@ -50,7 +50,10 @@ def _latents(generator: Generator, faces: list[Face]) -> torch.Tensor:
     """W (B, num_ws, w_dim) for faces, truncation, style mixing and W steering applied."""
     ws = []
     for face in faces:
-        w = generator.mapping(generator.to_tensor(face.latent), face.truncation)
+        if face.space == "w":  # a walk in W: truncated toward the average W, no mapping
+            w = generator.truncated_w(generator.to_tensor(face.latent), face.truncation)
+        else:
+            w = generator.mapping(generator.to_tensor(face.latent), face.truncation)
         if face.mix is not None:
             fine = generator.mapping(generator.to_tensor(face.mix), face.truncation)
             w = torch.cat([w[:, : face.mix_from], fine[:, face.mix_from:]], dim=1)

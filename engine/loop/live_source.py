@@ -82,7 +82,7 @@ class LiveSource:
         z = self.walk(t - self.origin)
         if t < self.origin:
             was = primary_face(self.before(t))
-            if was is not None:
+            if was is not None and was.space == "z":  # from a face in W there is no z to slerp from: a cut
                 z = slerp(was.latent, z, ease("smoothstep", (t - start) / self.morph_seconds))
         truncation = primary_face(spec).truncation if spec.faces else 1.0
         return replace(spec, faces=((Face(z, truncation), 1.0),))

@@ -14,16 +14,20 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from engine.frames import WALKS, FrameSource, Look, WalkSource, make_walk
 from engine.generators.base import Generator
 from engine.generators.catalog import DEFAULT_MODEL, latent_dim_of
+from engine.generators.dcgan import DCGANGenerator
 from engine.generators.loading import load_generator
 from engine.loop.compositor import TextStyle
 from engine.render.settings import RenderSettings
 from engine.resources import bundled
 from engine.show import Show, ShowError, Timeline, load_show
 from engine.show.portraits import PortraitSequence
-from engine.show.schema import model_near
+from engine.show.schema import check_spaces, model_near
 from engine.steer.vectors import steering_for
 
 log = logging.getLogger(__name__)
@@ -94,15 +98,27 @@ class Program:
     def timeline(self, show: Show, portraits: PortraitSequence | None = None) -> Timeline:
         """``show`` as this program plays it: its steering axes made for this generator (a
         reloaded or loaded show's own vectors and directions files)."""
-        try:
-            return Timeline(show, self.dim, portraits, steering_for(show, self.generator))
-        except ValueError as exc:  # a show this timeline cannot play (ShowError is not one)
-            raise ShowError(show.path, 1, str(exc)) from None
+        return show_timeline(show, self.generator, portraits)
 
 
 def load_checked_show(path: str | Path) -> Show:
     """A show, checked against the models that exist (their latent sizes included)."""
     return load_show(path, latent_dim=latent_dim_of)
+
+
+def show_timeline(show: Show, generator: Generator, portraits: PortraitSequence | None = None) -> Timeline:
+    """``show`` as ``generator`` plays it: its steering axes and its morphs in W made with the
+    model; ShowError (file:line) for what this model cannot play."""
+    check_spaces(show, "dcgan" if isinstance(generator, DCGANGenerator) else None)
+
+    def to_w(z: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return generator.mapping(generator.to_tensor(z))[0, 0].double().cpu().numpy()
+
+    try:
+        return Timeline(show, generator.z_dim, portraits, steering_for(show, generator), to_w)
+    except ValueError as exc:  # a show this timeline cannot play (ShowError is not one)
+        raise ShowError(show.path, 1, str(exc)) from None
 
 
 def resolve(spec: ProgramSpec) -> Program:
@@ -131,10 +147,7 @@ def resolve(spec: ProgramSpec) -> Program:
         return replace(loaded, settings=replace(loaded.settings, **overrides), look=replace(loaded.look, **look_flags))
 
     show = adjust(show)
-    try:
-        timeline = Timeline(show, generator.z_dim, steering=steering_for(show, generator))
-    except ValueError as exc:
-        raise ShowError(show.path, 1, str(exc)) from None
+    timeline = show_timeline(show, generator)
     length = timeline.period or (timeline.duration if math.isfinite(timeline.duration) else None)
     return Program(spec, timeline, generator, fps, settings, TextStyle(show.caption), length, show, adjust)
 

@@ -122,6 +122,7 @@ class MorphCue:
     easing: str = "smootherstep"
     loop: bool = True
     advance: str = "time"
+    space: str = "z"  # "w": the spline runs through the faces' W (StyleGAN2), where morphs are more even
 
     @property
     def slot(self) -> float:
@@ -274,7 +275,8 @@ AXIS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,39}$")  # also an OSC address
 _CUE_KEYS: dict[str, dict[str, Any]] = {
     "portraits": {"count": int, "hold": Number, "dissolve": Number, "caption": str, "min_distance": Number,
                   "advance": str},
-    "morph": {"faces": list, "hold": Number, "morph": Number, "easing": str, "loop": bool, "advance": str},
+    "morph": {"faces": list, "hold": Number, "morph": Number, "easing": str, "loop": bool, "advance": str,
+              "space": str},
     "loop": {"shape": str, "period": Number, "radius": Number, "seed": int},
     "wander": {"speed": Number, "seed": int},
     "hold": {"seed": int},
@@ -382,6 +384,16 @@ class _Parser:
         if not path.is_file():
             raise self.fail(section, index, key, f"{what} '{name}' not found (relative to the show file)")
         return path
+
+
+def check_spaces(show: Show, architecture: str | None) -> None:
+    """ShowError at the cue when a morph in W is asked of a model whose W is z itself (a DCGAN)."""
+    if architecture != "dcgan":
+        return
+    for cue in show.cues:
+        if isinstance(cue.settings, MorphCue) and cue.settings.space == "w":
+            raise ShowError(show.path, cue.line, "space = 'w' is for StyleGAN2 models; a DCGAN has only z "
+                                                 "(its W is z itself)")
 
 
 def load_show(path: str | Path, latent_dim: LatentDim | None = None) -> Show:
@@ -730,7 +742,10 @@ def _morph(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueS
         raise p.fail("cue", i, "easing", f"unknown easing '{easing}'{_nearest(easing, list(EASINGS))}")
     hold = p.number(t, "hold", "cue", i, default=2.0, allow_low=True)
     morph = p.number(t, "morph", "cue", i, default=4.0)
-    cue = MorphCue(faces, hold, morph, easing, t.get("loop", True), _advance(p, t, i))
+    space = t.get("space", "z")
+    if space not in ("z", "w"):
+        raise p.fail("cue", i, "space", f"'space' must be 'z' or 'w' (StyleGAN2's W), got {space!r}"[:200])
+    cue = MorphCue(faces, hold, morph, easing, t.get("loop", True), _advance(p, t, i), space)
     return cue, len(faces) * cue.slot if cue.loop else (len(faces) - 1) * cue.slot + hold
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.frames import Face, FrameSpec, Text, steered
-from engine.latent import GreatCircleLoop, NoiseLoop, SphericalSpline, Wander, ease, latent_from_seed
+from engine.latent import CubicSpline, GreatCircleLoop, NoiseLoop, SphericalSpline, Wander, ease, latent_from_seed
 from engine.latent.steering import Steering
 from engine.show.portraits import PortraitSequence
 from engine.show.schema import (
@@ -57,9 +57,10 @@ class Timeline:
     """Evaluates a :class:`Show` at any time; implements the FrameSource protocol."""
 
     def __init__(self, show: Show, dim: int, portraits: PortraitSequence | None = None,
-                 steering: Steering | None = None) -> None:
+                 steering: Steering | None = None, to_w: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         """``steering``: the show's axes made for its model (engine.steer.vectors); without it,
-        cues play unsteered (a show read without its model)."""
+        cues play unsteered. ``to_w``: the model's mapping (z -> W) for morphs in W; without
+        it (a show read without its model) they run in z."""
         self.show = show
         self.dim = dim
         self.steering = steering
@@ -75,7 +76,7 @@ class Timeline:
             if isinstance(cue.settings, PortraitsCue):
                 per_cycle += cue.settings.count * cue.repeat
         self._portraits_per_cycle = per_cycle
-        self._morphs = {i: _spline(cue.settings, dim) for i, cue in enumerate(show.cues)
+        self._morphs = {i: _spline(cue.settings, dim, to_w) for i, cue in enumerate(show.cues)
                         if isinstance(cue.settings, MorphCue)}
 
     def _min_distance(self) -> float:
@@ -255,9 +256,13 @@ class Timeline:
         k = int(u // settings.slot)
         into = u - k * settings.slot
         if not settings.loop and k >= count - 1:
-            return self._face(spline(float(count - 1)))
-        step = 0.0 if into < settings.hold else ease(settings.easing, (into - settings.hold) / settings.morph)
-        return self._face(spline(float(k % count) + step))
+            u = float(count - 1)
+        else:
+            step = 0.0 if into < settings.hold else ease(settings.easing, (into - settings.hold) / settings.morph)
+            u = float(k % count) + step
+        if isinstance(spline, CubicSpline):  # through the faces' W
+            return FrameSpec(((Face(spline(u), self.show.settings.truncation, space="w"), 1.0),), self.show.look)
+        return self._face(spline(u))
 
     def _loop(self, where: Position, cue: Cue, u: float) -> FrameSpec:
         s: LoopCue = cue.settings  # type: ignore[assignment]
@@ -301,14 +306,18 @@ def _face_step(cue: Cue) -> float:
     return 0.0
 
 
-def _spline(settings: MorphCue, dim: int) -> SphericalSpline:
-    """The C2 spline through a morph's faces; ValueError when a latent file's size is not ``dim``."""
+def _spline(settings: MorphCue, dim: int,
+            to_w: Callable[[np.ndarray], np.ndarray] | None) -> SphericalSpline | CubicSpline:
+    """The C2 spline through a morph's faces: on the shell in z, or flat through their W;
+    ValueError when a latent file's size is not ``dim``."""
     keys = []
     for face in settings.faces:
         z = latent_from_seed(face, dim) if isinstance(face, int) else face
         if z.shape != (dim,):
             raise ValueError(f"a morph face's latent has {z.size} values; the model takes {dim}")
         keys.append(z)
+    if settings.space == "w" and to_w is not None:
+        return CubicSpline(np.stack([to_w(z) for z in keys]), periodic=settings.loop)
     return SphericalSpline(np.stack(keys), periodic=settings.loop)
 
 
