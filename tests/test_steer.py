@@ -297,3 +297,26 @@ def test_a_morph_in_w_is_refused_for_a_dcgan_by_check_and_render(tmp_path):
     result = subprocess.run([sys.executable, "-m", "engine.cli", "check", str(path)], capture_output=True, text=True,
                             cwd=ROOT, timeout=120)
     assert result.returncode == 1 and "w.toml:5: 'space' must be 'z' or 'w'" in result.stderr
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"StyleGAN2 fixtures not found at {FIXTURES}")
+def test_a_stylegan2_wander_in_w_blends_the_control_faces_w_smoothly(tmp_path):
+    from engine.latent import Wander
+    from engine.loop.program import show_timeline
+    from engine.show import load_show
+
+    sg2 = load_generator(FIXTURES / "nvidia_64.pkl", device="cpu")
+    path = tmp_path / "w.toml"
+    path.write_text(f'[show]\nmodel = "{FIXTURES / "nvidia_64.pkl"}"\nseed = 4\n[[cue]]\nkind = "wander"\n'
+                    f'speed = 0.5\nspace = "w"\n')
+    timeline = show_timeline(load_show(path), sg2)
+    walk = Wander(4, sg2.z_dim, 0.5)
+    with torch.inference_mode():
+        controls = {k: sg2.mapping(sg2.to_tensor(walk.control(k)))[0, 0].double().numpy() for k in range(-1, 4)}
+    t = 1.3
+    expected = sum(weight * controls[knot] for knot, weight in walk.weights(t))
+    face = timeline(t).faces[0][0]
+    assert face.space == "w" and np.abs(face.latent - expected).max() < 1e-9
+    path_w = np.stack([timeline(i / 60).faces[0][0].latent for i in range(240)])
+    second = np.diff(path_w, 2, axis=0)
+    assert np.abs(second).max() < 0.05 * np.abs(np.diff(path_w, axis=0)).max()  # no kinks: C2 in W

@@ -124,6 +124,11 @@ class Wander:
         return None
 
     def __call__(self, t: float) -> np.ndarray:
+        z = sum(w * _control(self.seed, self.dim, k) for k, w in self.weights(t))
+        return project_to_shell(z, shell_radius(self.dim))
+
+    def weights(self, t: float) -> list[tuple[int, float]]:
+        """(knot, weight) of the four control faces the walk blends at ``t`` (uniform cubic B-spline)."""
         u = t * self.speed
         k = math.floor(u)
         s = u - k
@@ -133,8 +138,11 @@ class Wander:
             (-3.0 * s**3 + 3.0 * s**2 + 3.0 * s + 1.0) / 6.0,
             s**3 / 6.0,
         )
-        z = sum(w * _control(self.seed, self.dim, k + i - 1) for i, w in enumerate(weights))
-        return project_to_shell(z, shell_radius(self.dim))
+        return [(k + i - 1, w) for i, w in enumerate(weights)]
+
+    def control(self, knot: int) -> np.ndarray:
+        """The control face at ``knot``, on the shell (what a walk in W maps to W)."""
+        return _control(self.seed, self.dim, knot) * shell_radius(self.dim)
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,7 @@ class WanderCue:
 
     speed: float = 0.25
     seed: int | None = None
+    space: str = "z"  # "w": the same random control faces, the walk between them in StyleGAN2's W
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ _CUE_KEYS: dict[str, dict[str, Any]] = {
     "morph": {"faces": list, "hold": Number, "morph": Number, "easing": str, "loop": bool, "advance": str,
               "space": str},
     "loop": {"shape": str, "period": Number, "radius": Number, "seed": int},
-    "wander": {"speed": Number, "seed": int},
+    "wander": {"speed": Number, "seed": int, "space": str},
     "hold": {"seed": int},
     "fade": {"to": str},
     "title": {"text": str, "color": str},
@@ -391,7 +392,7 @@ def check_spaces(show: Show, architecture: str | None) -> None:
     if architecture != "dcgan":
         return
     for cue in show.cues:
-        if isinstance(cue.settings, MorphCue) and cue.settings.space == "w":
+        if getattr(cue.settings, "space", "z") == "w":
             raise ShowError(show.path, cue.line, "space = 'w' is for StyleGAN2 models; a DCGAN has only z "
                                                  "(its W is z itself)")
 
@@ -742,10 +743,7 @@ def _morph(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueS
         raise p.fail("cue", i, "easing", f"unknown easing '{easing}'{_nearest(easing, list(EASINGS))}")
     hold = p.number(t, "hold", "cue", i, default=2.0, allow_low=True)
     morph = p.number(t, "morph", "cue", i, default=4.0)
-    space = t.get("space", "z")
-    if space not in ("z", "w"):
-        raise p.fail("cue", i, "space", f"'space' must be 'z' or 'w' (StyleGAN2's W), got {space!r}"[:200])
-    cue = MorphCue(faces, hold, morph, easing, t.get("loop", True), _advance(p, t, i), space)
+    cue = MorphCue(faces, hold, morph, easing, t.get("loop", True), _advance(p, t, i), _space(p, t, i))
     return cue, len(faces) * cue.slot if cue.loop else (len(faces) - 1) * cue.slot + hold
 
 
@@ -788,7 +786,14 @@ def _loop(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSe
 def _wander(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:
     speed = p.number(t, "speed", "cue", i, default=0.25, high=100.0, what=" (new faces a second)")
     duration = p.number(t, "duration", "cue", i) if "duration" in t else math.inf
-    return WanderCue(speed, t.get("seed")), duration
+    return WanderCue(speed, t.get("seed"), _space(p, t, i)), duration
+
+
+def _space(p: _Parser, t: dict[str, Any], i: int) -> str:
+    space = t.get("space", "z")
+    if space not in ("z", "w"):
+        raise p.fail("cue", i, "space", f"'space' must be 'z' or 'w' (StyleGAN2's W), got {space!r}"[:200])
+    return space
 
 
 def _hold(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -64,6 +65,9 @@ class Timeline:
         self.show = show
         self.dim = dim
         self.steering = steering
+        self._to_w = to_w
+        self._w_controls: dict[tuple[int, int], np.ndarray] = {}
+        self._w_lock = threading.Lock()
         # A curator's exclusions apply to the registry's sequence too, and follow a hot reload.
         base = portraits or PortraitSequence(show.settings.seed, dim, self._min_distance())
         self.portraits = base.excluding(show.settings.exclude)
@@ -271,7 +275,26 @@ class Timeline:
 
     def _wander(self, where: Position, cue: Cue, u: float) -> FrameSpec:
         s: WanderCue = cue.settings  # type: ignore[assignment]
-        return self._face(Wander(self._seed(s.seed), self.dim, s.speed)(u))
+        walk = Wander(self._seed(s.seed), self.dim, s.speed)
+        if s.space == "w" and self._to_w is not None:  # the same control faces, blended in W
+            w = sum(weight * self._control_w(walk, knot) for knot, weight in walk.weights(u))
+            return FrameSpec(((Face(w, self.show.settings.truncation, space="w"), 1.0),), self.show.look)
+        return self._face(walk(u))
+
+    def _control_w(self, walk: Wander, knot: int) -> np.ndarray:
+        """W of a wander's control face, made once (a bounded cache: a walk needs four at a time)."""
+        key = (walk.seed, knot)
+        with self._w_lock:  # the run-ahead worker and the frame thread both ask
+            known = self._w_controls.get(key)
+        if known is not None:
+            return known
+        assert self._to_w is not None
+        w = self._to_w(walk.control(knot))
+        with self._w_lock:
+            if len(self._w_controls) >= 64:
+                self._w_controls.pop(next(iter(self._w_controls)))
+            self._w_controls[key] = w
+        return w
 
     def _hold(self, where: Position, cue: Cue, u: float) -> FrameSpec:
         s: HoldCue = cue.settings  # type: ignore[assignment]
