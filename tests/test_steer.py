@@ -320,3 +320,20 @@ def test_a_stylegan2_wander_in_w_blends_the_control_faces_w_smoothly(tmp_path):
     path_w = np.stack([timeline(i / 60).faces[0][0].latent for i in range(240)])
     second = np.diff(path_w, 2, axis=0)
     assert np.abs(second).max() < 0.05 * np.abs(np.diff(path_w, axis=0)).max()  # no kinks: C2 in W
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"StyleGAN2 fixtures not found at {FIXTURES}")
+def test_a_stylegan2_loop_in_w_is_exact(tmp_path):
+    from engine.loop.program import show_timeline
+    from engine.show import load_show
+
+    sg2 = load_generator(FIXTURES / "rosinality_64.pt", device="cpu")
+    path = tmp_path / "w.toml"
+    path.write_text(f'[show]\nmodel = "{FIXTURES / "rosinality_64.pt"}"\n[[cue]]\nkind = "loop"\nperiod = 6\n'
+                    f'space = "w"\n')
+    timeline = show_timeline(load_show(path), sg2)
+    first, again = timeline(0.0).faces[0][0], timeline(6.0).faces[0][0]
+    assert first.space == "w" and np.array_equal(first.latent, again.latent)  # the period closes exactly
+    ends = np.stack([timeline(t).faces[0][0].latent for t in (5.98, 5.99, 6.0, 6.01, 6.02)])
+    steps = np.diff(ends, axis=0)
+    assert np.abs(np.diff(steps, axis=0)).max() < 0.05 * np.abs(steps).max()  # no kink at the seam

@@ -141,6 +141,7 @@ class LoopCue:
     period: float = 12.0
     radius: float = 1.0
     seed: int | None = None
+    space: str = "z"  # "w": a closed C2 spline in StyleGAN2's W through the loop's faces at LOOP_KEYS points
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ _CUE_KEYS: dict[str, dict[str, Any]] = {
                   "advance": str},
     "morph": {"faces": list, "hold": Number, "morph": Number, "easing": str, "loop": bool, "advance": str,
               "space": str},
-    "loop": {"shape": str, "period": Number, "radius": Number, "seed": int},
+    "loop": {"shape": str, "period": Number, "radius": Number, "seed": int, "space": str},
     "wander": {"speed": Number, "seed": int, "space": str},
     "hold": {"seed": int},
     "fade": {"to": str},
@@ -780,7 +781,8 @@ def _loop(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSe
     radius = float(t.get("radius", 1.0 if shape == "circle" else 0.6))
     if not 0 < radius <= 1:
         raise p.fail("cue", i, "radius", f"'radius' must be in (0, 1], got {t['radius']}")
-    return LoopCue(shape, period, radius, t.get("seed")), p.number(t, "duration", "cue", i, default=period)
+    return (LoopCue(shape, period, radius, t.get("seed"), _space(p, t, i)),
+            p.number(t, "duration", "cue", i, default=period))
 
 
 def _wander(p: _Parser, t: dict[str, Any], i: int, dim: int | None) -> tuple[CueSettings, float]:

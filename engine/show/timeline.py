@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.frames import Face, FrameSpec, Text, steered
 from engine.latent import CubicSpline, GreatCircleLoop, NoiseLoop, SphericalSpline, Wander, ease, latent_from_seed
+from engine.latent.paths import loop_phase
 from engine.latent.steering import Steering
 from engine.show.portraits import PortraitSequence
 from engine.show.schema import (
@@ -34,6 +35,7 @@ from engine.show.schema import (
 )
 
 EPSILON = 1e-6
+LOOP_KEYS = 8  # faces a loop in W passes through (its z loop's, evenly spaced, mapped to W)
 SHORTEST_HOLD = 0.5  # seconds a face holds at least before the music may move it on
 
 
@@ -67,6 +69,7 @@ class Timeline:
         self.steering = steering
         self._to_w = to_w
         self._w_controls: dict[tuple[int, int], np.ndarray] = {}
+        self._w_loops: dict[int, CubicSpline] = {}  # a loop cue in W: its closed spline, by cue
         self._w_lock = threading.Lock()
         # A curator's exclusions apply to the registry's sequence too, and follow a hot reload.
         base = portraits or PortraitSequence(show.settings.seed, dim, self._min_distance())
@@ -271,7 +274,18 @@ class Timeline:
     def _loop(self, where: Position, cue: Cue, u: float) -> FrameSpec:
         s: LoopCue = cue.settings  # type: ignore[assignment]
         kind = GreatCircleLoop if s.shape == "circle" else NoiseLoop
-        return self._face(kind(self._seed(s.seed), self.dim, s.period, s.radius)(u))
+        path = kind(self._seed(s.seed), self.dim, s.period, s.radius)
+        if s.space == "w" and self._to_w is not None:
+            with self._w_lock:
+                spline = self._w_loops.get(where.cue)
+            if spline is None:  # the loop's faces at LOOP_KEYS points, mapped, and closed in W
+                keys = [self._to_w(path(k * s.period / LOOP_KEYS)) for k in range(LOOP_KEYS)]
+                spline = CubicSpline(np.stack(keys), periodic=True)
+                with self._w_lock:
+                    self._w_loops[where.cue] = spline
+            w = spline(loop_phase(u, s.period) * LOOP_KEYS)
+            return FrameSpec(((Face(w, self.show.settings.truncation, space="w"), 1.0),), self.show.look)
+        return self._face(path(u))
 
     def _wander(self, where: Position, cue: Cue, u: float) -> FrameSpec:
         s: WanderCue = cue.settings  # type: ignore[assignment]
