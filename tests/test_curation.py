@@ -131,6 +131,15 @@ def test_the_preview_sheet_shows_each_portrait_as_the_show_makes_it(tmp_path, ge
     assert all(np.array_equal(tile(again, i), tile(pixels, i)) for i in range(1, 8))  # ... the rest as they were
 
 
+def test_the_preview_steers_as_the_portraits_cue_does(tmp_path, generator):
+    plain = portrait_sheet(load_show(_show(tmp_path)), generator, 1, 4, columns=4, tile=64)
+    body = SHOW.format(extra="") + 'steer = { older = 2.0 }\n[[vector]]\nname = "older"\nplus = [1, 2]\nminus = [3, 4]\n'
+    (tmp_path / "steered.toml").write_text(textwrap.dedent(body).lstrip())
+    steered = portrait_sheet(load_show(tmp_path / "steered.toml"), generator, 1, 4, columns=4, tile=64)
+    difference = np.abs(np.asarray(steered).astype(int) - np.asarray(plain).astype(int))
+    assert difference[MARGIN:MARGIN + 64, MARGIN:MARGIN + 64].mean() > 5  # the first face, steered
+
+
 def test_preview_starts_at_the_next_portrait_the_installation_will_show(tmp_path):
     path = _show(tmp_path)
     assert upcoming(load_show(path), DIM) == 1

@@ -2,8 +2,8 @@
 in a circle. Every import counts, at module level or inside a function.
 
     latent, audio <- generators <- frames <- show <- render, record <- inputs, outputs <- loop <- bench <- cli
-    (curation and steer, a show's faces and directions on contact sheets, sit on show, generators
-    and render, under loop and cli)
+    (steer, directions and vectors, sits on show, generators and render, under loop; curation, a
+    show's faces on a contact sheet, on steer, under cli)
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "outputs": BASE | {"render", "record"},
     "loop": BASE | {"latent", "audio", "generators", "frames", "show", "render", "record", "inputs", "outputs",
                     "steer"},
-    "curation": BASE | {"latent", "generators", "frames", "show", "render"},  # contact sheets of a show's faces
+    "curation": BASE | {"latent", "generators", "frames", "show", "render", "steer"},  # a show's faces on a sheet
     "steer": BASE | {"latent", "generators", "frames", "show", "render"},  # directions and vectors
     "bench": BASE | {"latent", "audio", "generators", "frames", "show", "render", "record", "inputs", "outputs",
                      "loop"},

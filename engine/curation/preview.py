@@ -3,8 +3,9 @@
 A GAN's failures are part of it, but a curator decides which faces a gallery shows: the sheet
 labels each portrait with its number (as its caption counts, from 1) and its seed, and the
 show's ``exclude`` (or ``exclude_file``) takes a seed out; that portrait gets a fresh face and
-every other number keeps its own (engine.show.portraits). Faces are made exactly as the show
-makes them (the show's seed, exclusions and truncation); a cue's style mixing is not applied.
+every other number keeps its own (engine.show.portraits). Faces are made as the show makes them:
+its seed, exclusions, truncation, and the steering of its first portraits cue (as at the cue's
+start; keyframed steering changes along the cue). A cue's style mixing is not applied.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from PIL import Image
 from engine.render.sheet import contact_sheet
 from engine.generators.base import Generator
 from engine.latent import latent_from_seed
+from engine.latent.steering import steer_on_shell
 from engine.resources import state_beside
 from engine.show.registry import parse_registry
-from engine.show.schema import Show
+from engine.show.schema import PortraitsCue, Show
 from engine.show.timeline import Timeline
+from engine.steer.vectors import steering_for
 
 BATCH = 16
 MOST = 1000  # portraits on one sheet at most
@@ -47,10 +50,17 @@ def portrait_sheet(show: Show, generator: Generator, first: int, last: int, colu
     sequence = Timeline(show, generator.z_dim).portraits
     numbers = list(range(first, last + 1))
     seeds = [sequence.seed(n - 1) for n in numbers]
+    cue = next((c for c in show.cues if isinstance(c.settings, PortraitsCue)), None)
+    values = {v.axis: v.at(0.0) for v in cue.steer} if cue is not None else {}
+    z_offset, w_offset = steering_for(show, generator).offsets(values) if values else (None, None)
     images = []
     for start in range(0, len(seeds), BATCH):
-        z = np.stack([latent_from_seed(seed, generator.z_dim) for seed in seeds[start:start + BATCH]])
+        z = np.stack([steer_on_shell(latent_from_seed(seed, generator.z_dim), z_offset)
+                      for seed in seeds[start:start + BATCH]])
         with torch.inference_mode():
-            images.extend(generator.frames(z, show.settings.truncation).cpu().numpy())
+            w = generator.mapping(generator.to_tensor(z), show.settings.truncation)
+            if w_offset is not None:
+                w = w + torch.as_tensor(w_offset, dtype=w.dtype, device=w.device)[None]
+            images.extend(generator.frames_from_w(w).cpu().numpy())
     labels = [f"No. {n:06d}\nseed {seed}" for n, seed in zip(numbers, seeds)]
     return contact_sheet(images, labels, columns, tile)
