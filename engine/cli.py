@@ -281,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--audio", nargs="?", const="", default=None, metavar="FILE|DEVICE|list",
                       help="react to sound: the default input device, a device's index or name, or a file "
                            "(looped with the show); 'list' lists the input devices")
+    play.add_argument("--midi", nargs="?", const="", default=None, metavar="PORT|list",
+                      help="listen to a MIDI controller: the first port, or one by name; 'list' lists them "
+                           "(bind its controls with [[binding]] address = \"midi/cc/1/7\")")
+    play.add_argument("--midi-learn", action="store_true",
+                      help="name each MIDI control moved that has no binding, with the line that binds it")
     play.add_argument("--reactivity", type=REACTIVITY, default=1.0,
                       help="how much the music moves the show, 0..2 (default 1; 0 off)")
     add_output_options(play)
@@ -432,6 +437,11 @@ def cmd_play(args: argparse.Namespace) -> int:
 
         print("\n".join(input_devices()) or "no audio input devices")
         return 0
+    if args.midi == "list":
+        from engine.inputs.midi import input_names
+
+        print("\n".join(input_names()) or "no MIDI input ports")
+        return 0
     if args.stats_json is not None:
         _writable(args.stats_json)
     spec = _program_spec(args)
@@ -439,7 +449,8 @@ def cmd_play(args: argparse.Namespace) -> int:
                               stats=args.stats, stats_json=args.stats_json, keyframes=args.keyframes,
                               snapshots=args.snapshots, recordings=args.recordings, health=args.health,
                               recordings_max_bytes=round(args.recordings_max_gb * 1e9) if args.recordings_max_gb else None,
-                              audio=args.audio, reactivity=args.reactivity)
+                              audio=args.audio, reactivity=args.reactivity, midi=args.midi,
+                              midi_learn=args.midi_learn)
     control = run.ControlOptions(osc=args.osc, host=args.osc_host, allow=tuple(args.osc_allow),
                                  feedback=tuple(args.osc_feedback), learn=args.osc_learn, bindings=args.bindings,
                                  shows=args.shows, performance_log=args.performance_log)

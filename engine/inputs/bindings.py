@@ -18,6 +18,7 @@ centimetres) works without reprogramming it. Bindings come from a TOML file, or 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -29,6 +30,17 @@ from engine.tomlread import TomlError, parse_toml
 
 
 AUDIO = "audio/"  # bindings from what the music does: audio/level, audio/low, ... (engine.inputs.audio)
+MIDI = "midi/"  # bindings from a MIDI controller: midi/cc/CH/N, midi/cc14/CH/N, midi/note/CH/N (engine.inputs.midi)
+_MIDI_ADDRESS = re.compile(r"^midi/(cc|cc14|note)/(\d{1,2})/(\d{1,3})$")
+
+
+def midi_address_ok(address: str) -> bool:
+    """A MIDI binding address: channel 1-16, control or note 0-127 (a 14-bit control's high half 0-31)."""
+    match = _MIDI_ADDRESS.match(address)
+    if match is None:
+        return False
+    kind, channel, number = match.group(1), int(match.group(2)), int(match.group(3))
+    return 1 <= channel <= 16 and 0 <= number <= (31 if kind == "cc14" else 127)
 AUDIO_FEATURES = tuple(f.name for f in fields(AudioFeatures))
 
 
@@ -98,6 +110,10 @@ def parse_bindings(path: Path, tables: object, text: str) -> tuple[Binding, ...]
             if address[len(AUDIO):] not in AUDIO_FEATURES:
                 raise p.fail("address", f"'{address[:40]}' is not an audio feature; one of "
                                         f"{', '.join(AUDIO + f for f in AUDIO_FEATURES)}")
+        elif isinstance(address, str) and address.startswith(MIDI):
+            if not midi_address_ok(address):
+                raise p.fail("address", f"'{address[:40]}' is not a MIDI control: midi/cc/CH/N, midi/cc14/CH/N "
+                                        f"(N 0-31) or midi/note/CH/N, channel 1-16, N 0-127")
         elif not isinstance(address, str) or not address.startswith("/"):
             raise p.fail("address", f"'address' must be an OSC address like \"/1/fader3\" or an audio feature "
                                     f"like \"audio/low\", got {address!r}")

@@ -26,6 +26,7 @@ from engine.commands import ShowLoaded
 from engine.frames import FrameSource
 from engine.generators.errors import ModelError
 from engine.inputs.audio import AudioInput
+from engine.inputs.midi import MidiError, MidiInput
 from engine.inputs.bindings import Binding, BindingError, load_bindings
 from engine.inputs.osc_server import OscServer
 from engine.inputs.performance_log import (
@@ -91,6 +92,8 @@ class PlayOptions:
     recordings_max_bytes: int | None = None  # cap on the recordings folder
     audio: str | None = None  # react to a sound card ("" the default one, a name or index) or a file
     reactivity: float = 1.0
+    midi: str | None = None  # listen to a MIDI controller ("" the first port, or a port's name)
+    midi_learn: bool = False  # name each unbound MIDI control in the log with its binding line
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,14 @@ class LiveRun:
         self.audio = None
         if options.audio is not None:  # a file loops with the show; a sound card is heard as it comes
             self.audio = AudioInput(open_source(options.audio, loop=True), fps, options.reactivity, bindings)
+        self.midi = None
+        if options.midi is not None:  # a port that is not there is one line; the show plays on without it
+            self.midi = MidiInput(bindings, options.midi_learn)
+            try:
+                self.midi.open(options.midi or None)
+            except MidiError as exc:
+                log.error("MIDI: %s; playing without MIDI", exc)
+                self.midi = None
         self.server = None
         if control.osc is not None:
             self.server = OscServer(control.host, control.osc, control.allow, bindings, control.feedback,
@@ -247,7 +258,7 @@ class LiveRun:
         outputs += [self.health, self.notify]
         self.health_server = HealthServer(*options.health, self.health.current) if options.health else None
         self.intake = intake = CommandIntake(build.state, server=self.server, keys=display.keys, record=record,
-                                             audio=self.audio)
+                                             audio=self.audio, midi=self.midi)
         intake.loader = _show_loader(program, control.shows, intake, registry)
         housekeeping = None
         if program.show is not None:
@@ -294,6 +305,8 @@ class LiveRun:
                 self.health_server.close()
             if self.audio is not None:
                 self.audio.close()
+            if self.midi is not None:
+                self.midi.close()
         summary = _summary(self.loop, self.build, self.recorder, self.intake)
         if self.options.stats_json:
             self.options.stats_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
