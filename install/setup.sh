@@ -36,5 +36,5 @@ else
     echo "no NVIDIA driver, PyTorch's CPU index unreachable: installing torch==2.13.0 from the configured indexes"
     python3 -m pip install -q "torch==2.13.0"
 fi
-python3 -m pip install -q -e ".[test]"
+python3 -m pip install -q -e ".[test,ndi]"  # ndi: play --ndi (and its test, with a real receiver)
 python3 -c "import engine, torch, moderngl, av; print('vernissage installed; torch', torch.__version__)"

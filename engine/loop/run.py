@@ -60,6 +60,7 @@ from engine.outputs.health_server import HealthServer
 from engine.outputs.notify import SystemdNotify
 from engine.outputs.progress import ProgressOutput
 from engine.outputs.recorder import RecorderOutput
+from engine.outputs.ndi import NdiError, NdiOutput
 from engine.outputs.snapshots import SnapshotOutput
 from engine.outputs.stats_panel import StatsPanelOutput, stats_lines
 from engine.record.codecs import Delivery
@@ -94,6 +95,7 @@ class PlayOptions:
     reactivity: float = 1.0
     midi: str | None = None  # listen to a MIDI controller ("" the first port, or a port's name)
     midi_learn: bool = False  # name each unbound MIDI control in the log with its binding line
+    ndi: str | None = None  # publish the clean picture as an NDI source of this name
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,11 @@ class LiveRun:
         self.recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, options.recordings,
                                        options.record, max_bytes=options.recordings_max_bytes)
         outputs: list[Output] = [self.recorder, SnapshotOutput(options.snapshots, display.size, display.flipped)]
+        if options.ndi:
+            try:
+                outputs.append(NdiOutput(display.ctx, options.ndi, fps, display.size, display.flipped))
+            except NdiError as exc:  # one line; the show goes on without NDI
+                log.error("%s", exc)
         self.health = HealthOutput(lambda: self.loop.facts())
         self.notify = SystemdNotify(self.health)
         outputs += [self.health, self.notify]

@@ -1,0 +1,115 @@
+"""NDI out: the clean picture (no stats panel) published as an NDI source for a VJ's mixer.
+
+Read back like the recorder (a ring of GL buffers, each collected two frames after its copy, so
+the frame thread never waits on the GPU), then handed to a sender thread through a queue of two:
+when the network or the receiver falls behind, frames are dropped and counted, never queued
+without end and never waited for. ``cyndilib`` (MIT) wraps the NDI runtime, which ships inside
+its wheel under the NDI SDK licence (``pip install "vernissage[ndi]"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from fractions import Fraction
+
+import moderngl
+import numpy as np
+
+from engine.outputs.base import Output, ShownFrame
+from engine.status import Status
+
+log = logging.getLogger(__name__)
+RING = 3
+WAITING = 2  # frames waiting for the sender at most; more are dropped
+
+
+class NdiError(RuntimeError):
+    """NDI cannot be used here; ``str()`` is one line."""
+
+
+class NdiOutput(Output):
+    """Publishes each shown frame as the NDI source ``name``."""
+
+    def __init__(self, ctx: moderngl.Context, name: str, fps: Fraction, size: tuple[int, int], flipped: bool) -> None:
+        try:
+            from cyndilib.sender import Sender
+            from cyndilib.video_frame import VideoSendFrame
+            from cyndilib.wrapper.ndi_structs import FourCC
+        except ImportError:
+            raise NdiError('NDI needs cyndilib: pip install "vernissage[ndi]"') from None
+        self.name, self.size, self.flipped = name, size, flipped
+        self.sent = self.dropped = 0
+        try:
+            self._sender = Sender(name, clock_video=False)  # the frame loop keeps time, not the sender
+            frame = VideoSendFrame()
+            frame.set_resolution(*size)
+            frame.set_frame_rate(Fraction(fps))
+            frame.set_fourcc(FourCC.RGBA)
+            self._sender.set_video_frame(frame)
+            self._sender.open()
+        except Exception as exc:  # noqa: BLE001 - the runtime's errors are its own
+            raise NdiError(f"cannot publish NDI source {name!r} ({exc})") from None
+        self._buffers = [ctx.buffer(reserve=size[0] * size[1] * 4) for _ in range(RING)]
+        self._captured = self._pending = 0
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=WAITING)
+        self._thread = threading.Thread(target=self._send, name="ndi-sender", daemon=True)
+        self._thread.start()
+        log.info("NDI source %r: %dx%d at %g fps", name, size[0], size[1], float(fps))
+
+    def capture(self, target: moderngl.Framebuffer, tick: int) -> None:
+        if self._buffers and (target.width, target.height) == self.size:
+            target.read_into(self._buffers[self._captured % RING], components=4, alignment=1)
+            self._captured += 1
+            self._pending += 1
+            if self._pending == RING:
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        slot = (self._captured - self._pending) % RING
+        self._pending -= 1
+        w, h = self.size
+        frame = np.frombuffer(self._buffers[slot].read(), np.uint8).reshape(h, w, 4)
+        try:
+            self._queue.put_nowait(frame)
+        except queue.Full:
+            self.dropped += 1
+
+    def _send(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            # a writable copy, rows top-down (the sender takes a writable buffer; the read-back is not)
+            frame = np.array(frame[::-1] if self.flipped else frame, order="C")
+            try:
+                self._sender.write_video(frame.reshape(-1))
+                self.sent += 1
+            except Exception as exc:  # noqa: BLE001 - a failing send is one line; the show goes on
+                log.error("NDI: sending stopped (%s); the show goes on", exc)
+                return
+
+    def shown(self, frame: ShownFrame, status: Callable[[], Status]) -> None:
+        """Nothing: frames go out from capture, and the sender thread."""
+
+    def close(self) -> None:
+        if not self._buffers:
+            return
+        while True:  # make room for the end marker, whatever the sender is doing
+            try:
+                self._queue.put_nowait(None)
+                break
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    pass
+        self._thread.join(5)
+        for buffer in self._buffers:
+            buffer.release()
+        self._buffers.clear()
+        self._sender.close()
+        log.info("NDI source %r closed: %d frames sent, %d dropped (the network or receivers fell behind)",
+                 self.name, self.sent, self.dropped)
