@@ -179,6 +179,13 @@ class TapTempo(Command):
 
 
 @dataclass(frozen=True)
+class Beat(Command):
+    """A beat falls now: the phase of the tempo grid (from Ableton Link, or a trigger)."""
+
+    ADDRESS: ClassVar[str] = "/vernissage/tempo/beat"
+
+
+@dataclass(frozen=True)
 class LockTempo(Command):
     locked: bool
     ADDRESS: ClassVar[str] = "/vernissage/tempo/lock"

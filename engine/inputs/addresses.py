@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from engine.commands import (
+    Beat,
     BeatsPerFace,
     Command,
     GoToCue,
@@ -114,6 +115,7 @@ ADDRESSES: dict[str, Address] = {a.path: a for a in (
     Address("/vernissage/snapshot", Snapshot, effect="save the frame on screen as a PNG"),
     Address("/vernissage/tempo/bpm", SetTempo, (Param("bpm", "float", 20.0, 300.0),), effect="set the tempo"),
     Address("/vernissage/tempo/tap", TapTempo, effect="tap tempo: the mean of the last taps sets the tempo"),
+    Address("/vernissage/tempo/beat", Beat, effect="a beat falls now: the tempo grid's phase, the tempo kept"),
     Address("/vernissage/tempo/lock", _lock, (Param("locked", "bool"),),
             effect="1: face changes and cues land on beats, walks move one face per `tempo/beats` beats"),
     Address("/vernissage/tempo/beats", BeatsPerFace, (Param("beats", "int", 1, 64),),

@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.commands import AudioFrame, Command, LoadShow, SetKeyframeRate, Slew
 from engine.inputs.audio import AudioInput
+from engine.inputs.link import LinkInput
 from engine.inputs.midi import MidiInput
 from engine.inputs.addresses import ControlError
 from engine.inputs.keys import key_commands
@@ -53,15 +54,18 @@ class CommandIntake:
         loader: reads /vernissage/show/load files (off the frame thread live, at once in replays).
         audio: what the music does, frame by frame (play --audio, render --audio).
         midi: a MIDI controller's messages since the last frame (play --midi).
+        link: the tempo and beats of an Ableton Link session (play --link).
     """
 
     def __init__(self, state: ShowState, routes: dict[type, Route] | None = None, server: OscServer | None = None,
                  keys: Callable[[], list[str]] = list, replay: RecordedPerformance | None = None,
                  record: PerformanceLog | None = None, loader: ShowLoader | None = None,
-                 audio: AudioInput | None = None, midi: MidiInput | None = None) -> None:
+                 audio: AudioInput | None = None, midi: MidiInput | None = None,
+                 link: LinkInput | None = None) -> None:
         self.state = state
         self.audio = audio
         self.midi = midi
+        self.link = link
         self.server = server
         self.record = record
         self.loader = loader
@@ -102,9 +106,10 @@ class CommandIntake:
         if self.audio is not None:
             for command in self.audio.commands(tick):
                 self._apply(tick, command)
-        if self.midi is not None:
-            for command in self.midi.commands(tick):
-                self._apply(tick, command)
+        for source in (self.midi, self.link):
+            if source is not None:
+                for command in source.commands(tick):
+                    self._apply(tick, command)
         for logged in self._replay.pop(tick, ()):
             self._apply(tick, logged.command, lead=logged.lead)
         self.state.step(tick)

@@ -26,6 +26,7 @@ from engine.commands import ShowLoaded
 from engine.frames import FrameSource
 from engine.generators.errors import ModelError
 from engine.inputs.audio import AudioInput
+from engine.inputs.link import LinkError, LinkInput
 from engine.inputs.midi import MidiError, MidiInput
 from engine.inputs.bindings import Binding, BindingError, load_bindings
 from engine.inputs.osc_server import OscServer
@@ -96,6 +97,7 @@ class PlayOptions:
     midi: str | None = None  # listen to a MIDI controller ("" the first port, or a port's name)
     midi_learn: bool = False  # name each unbound MIDI control in the log with its binding line
     ndi: str | None = None  # publish the clean picture as an NDI source of this name
+    link: bool = False  # follow the tempo and beats of an Ableton Link session
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,12 @@ class LiveRun:
             except MidiError as exc:
                 log.error("MIDI: %s; playing without MIDI", exc)
                 self.midi = None
+        self.link = None
+        if options.link:  # Link missing is one line; the show keeps its own tempo
+            try:
+                self.link = LinkInput()
+            except LinkError as exc:
+                log.error("%s; playing without Link", exc)
         self.server = None
         if control.osc is not None:
             self.server = OscServer(control.host, control.osc, control.allow, bindings, control.feedback,
@@ -265,7 +273,7 @@ class LiveRun:
         outputs += [self.health, self.notify]
         self.health_server = HealthServer(*options.health, self.health.current) if options.health else None
         self.intake = intake = CommandIntake(build.state, server=self.server, keys=display.keys, record=record,
-                                             audio=self.audio, midi=self.midi)
+                                             audio=self.audio, midi=self.midi, link=self.link)
         intake.loader = _show_loader(program, control.shows, intake, registry)
         housekeeping = None
         if program.show is not None:
@@ -314,6 +322,8 @@ class LiveRun:
                 self.audio.close()
             if self.midi is not None:
                 self.midi.close()
+            if self.link is not None:
+                self.link.close()
         summary = _summary(self.loop, self.build, self.recorder, self.intake)
         if self.options.stats_json:
             self.options.stats_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

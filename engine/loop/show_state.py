@@ -24,6 +24,7 @@ from typing import Protocol
 
 from engine.commands import (
     AudioFrame,
+    Beat,
     BeatsPerFace,
     Command,
     GoToCue,
@@ -56,7 +57,7 @@ LOOK_FADERS = ("/vernissage/render/grain", "/vernissage/render/brightness", "/ve
                "/vernissage/render/fade")
 ON_BEAT = (GoToCue, NextCue, NextFace, WalkSeed, MorphTo)  # land on a beat when the tempo is locked
 URGENT_TICKS = 4  # frames of a change that must be ready for it to show at once
-MOVES_IN_TIME = (GoToCue, NextCue, NextFace, Pause, Seek, ShowLoaded, ScaleSpeed, SetTempo, TapTempo, LockTempo,
+MOVES_IN_TIME = (GoToCue, NextCue, NextFace, Pause, Seek, ShowLoaded, ScaleSpeed, SetTempo, TapTempo, Beat, LockTempo,
                  BeatsPerFace)
 SPEED_FADERS = ("/vernissage/walk/speed", "/vernissage/walk/rate")
 DRIVES_KEPT = 4.0  # seconds of the music's pace remembered: keyframes are made ahead for its fastest
@@ -146,7 +147,7 @@ class ShowState:
             GoToCue: self._go_to_cue, NextCue: self._next_cue, Pause: self._pause, Seek: self._seek,
             ShowLoaded: self._show_loaded, ReloadShow: self._reload, SetFader: self._fader,
             ScaleSpeed: self._scale_speed, WalkSeed: self._walk_seed, MorphTo: self._morph_to,
-            NextFace: self._next_face, SetTempo: self._tempo_bpm, TapTempo: self._tempo_tap,
+            NextFace: self._next_face, SetTempo: self._tempo_bpm, TapTempo: self._tempo_tap, Beat: self._tempo_beat,
             LockTempo: self._tempo_lock, BeatsPerFace: self._tempo_beats, SetKeyframeRate: self._keyframe_rate,
             Slew: self._slew, AudioFrame: self._audio,
         }
@@ -428,6 +429,10 @@ class ShowState:
 
     def _tempo_tap(self, tick: int, command: Command) -> Applied:
         self.tempo.tap(tick)
+        return self._applied(tick, self._lock_speed(tick), command)
+
+    def _tempo_beat(self, tick: int, command: Command) -> Applied:
+        self.tempo.anchor = tick  # the grid's phase; the tempo stays
         return self._applied(tick, self._lock_speed(tick), command)
 
     def _tempo_lock(self, tick: int, command: Command) -> Applied:
