@@ -25,6 +25,7 @@ def _loopback_config(folder: Path) -> dict[str, str]:
 
 
 def test_a_receiver_finds_the_source_and_gets_moving_frames_of_the_shown_size(tmp_path, monkeypatch):
+    """At 720p30 with a receiver on the same machine, the player keeps every frame."""
     env = _loopback_config(tmp_path / "ndi")
     monkeypatch.setenv("NDI_CONFIG_DIR", env["NDI_CONFIG_DIR"])
     from cyndilib.finder import Finder
@@ -32,9 +33,11 @@ def test_a_receiver_finds_the_source_and_gets_moving_frames_of_the_shown_size(tm
     from cyndilib.video_frame import VideoRecvFrame
     from cyndilib.wrapper.ndi_recv import RecvBandwidth, RecvColorFormat
 
+    stats = tmp_path / "stats.json"
     player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", "--headless", "--walk", "wander",
-                               "--speed", "2", "--size", "160x96", "--fps", "30", "--duration", "12",
-                               "--ndi", "vernissage-test"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                               "--speed", "2", "--size", "1280x720", "--fps", "30", "--duration", "12",
+                               "--stats-json", str(stats), "--ndi", "vernissage-test"],
+                              env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     finder = Finder()
     finder.open()
     frames: list[np.ndarray] = []
@@ -52,10 +55,10 @@ def test_a_receiver_finds_the_source_and_gets_moving_frames_of_the_shown_size(tm
         began = time.monotonic()
         while len(frames) < 20 and time.monotonic() - began < 30:
             if receiver.receive(ReceiveFrameType.recv_video, 200) & ReceiveFrameType.recv_video:
-                assert (video.xres, video.yres) == (160, 96)
+                assert (video.xres, video.yres) == (1280, 720)
                 data = np.empty(video.get_buffer_size(), np.uint8)
                 video.fill_p_data(data)
-                frames.append(data.reshape(96, 160, 4)[..., :3].astype(int))
+                frames.append(data.reshape(720, 1280, 4)[::8, ::8, :3].astype(int))
         receiver.disconnect()
     finally:
         finder.close()
@@ -66,6 +69,7 @@ def test_a_receiver_finds_the_source_and_gets_moving_frames_of_the_shown_size(tm
     changes = [np.abs(a - b).mean() for a, b in zip(frames, frames[1:])]
     assert sum(c > 0.2 for c in changes) >= 10  # the faces move
     assert "NDI source 'vernissage-test' closed" in errors and "Traceback" not in errors
+    assert json.loads(stats.read_text())["missed"] == 0
 
 
 def test_without_cyndilib_ndi_is_one_line_and_the_show_goes_on(tmp_path):
