@@ -284,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--ndi", default=None, metavar="NAME",
                       help="publish the clean picture (no stats panel) as an NDI source of this name "
                            '(pip install "vernissage[ndi]")')
+    play.add_argument("--preview", action="store_true",
+                      help="the operator's preview (the picture and the stats) in this terminal; the display "
+                           "shows only the picture")
     play.add_argument("--link", action="store_true",
                       help='follow the tempo and beats of an Ableton Link session (pip install "vernissage[link]", GPL)')
     play.add_argument("--midi", nargs="?", const="", default=None, metavar="PORT|list",
@@ -455,7 +458,7 @@ def cmd_play(args: argparse.Namespace) -> int:
                               snapshots=args.snapshots, recordings=args.recordings, health=args.health,
                               recordings_max_bytes=round(args.recordings_max_gb * 1e9) if args.recordings_max_gb else None,
                               audio=args.audio, reactivity=args.reactivity, midi=args.midi,
-                              midi_learn=args.midi_learn, ndi=args.ndi, link=args.link)
+                              midi_learn=args.midi_learn, ndi=args.ndi, link=args.link, preview=args.preview)
     control = run.ControlOptions(osc=args.osc, host=args.osc_host, allow=tuple(args.osc_allow),
                                  feedback=tuple(args.osc_feedback), learn=args.osc_learn, bindings=args.bindings,
                                  shows=args.shows, performance_log=args.performance_log)

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -62,6 +63,7 @@ from engine.outputs.notify import SystemdNotify
 from engine.outputs.progress import ProgressOutput
 from engine.outputs.recorder import RecorderOutput
 from engine.outputs.ndi import NdiError, NdiOutput
+from engine.outputs.preview import TerminalPreview
 from engine.outputs.snapshots import SnapshotOutput
 from engine.outputs.stats_panel import StatsPanelOutput, stats_lines
 from engine.record.codecs import Delivery
@@ -98,6 +100,7 @@ class PlayOptions:
     midi_learn: bool = False  # name each unbound MIDI control in the log with its binding line
     ndi: str | None = None  # publish the clean picture as an NDI source of this name
     link: bool = False  # follow the tempo and beats of an Ableton Link session
+    preview: bool = False  # the operator's preview and stats in the terminal, none on the display
 
 
 @dataclass(frozen=True)
@@ -294,7 +297,13 @@ class LiveRun:
             parts.wall = wall
         self.housekeeping = housekeeping
         self.loop = FrameLoop(parts, None if options.duration is None else round(options.duration * fps), exact=False)
-        if options.stats:
+        preview = options.preview and sys.stdout.isatty()
+        if options.preview and not preview:
+            log.warning("--preview draws in the terminal the show was started from, and stdout is not one: ignored")
+        if preview:  # the picture and the stats in the terminal; the display shows only the picture
+            outputs.append(TerminalPreview(display.ctx, display.size, display.flipped,
+                                           lambda tick: _panel_lines(self.loop, tick), sys.stdout))
+        elif options.stats:
             outputs.append(StatsPanelOutput(lambda tick: _panel_lines(self.loop, tick), display.size[1],
                                             display.flipped))
         if self.server is not None:
