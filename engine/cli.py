@@ -70,6 +70,13 @@ def _portrait_range(text: str) -> tuple[int, int]:
     return a, b
 
 
+def _ndi_name(text: str) -> str:
+    """An NDI source name: 1 to 63 printable characters (receivers list it as "HOST (NAME)")."""
+    if not 1 <= len(text) <= 63 or not text.isprintable() or text.strip() != text:
+        raise argparse.ArgumentTypeError(f"{text[:70]!r} is not an NDI source name: 1 to 63 printable characters")
+    return text
+
+
 def _layer_range(text: str) -> tuple[int, int]:
     """FIRST-LAST W slots, inclusive, as a half-open range."""
     first, dash, last = text.partition("-")
@@ -281,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--audio", nargs="?", const="", default=None, metavar="FILE|DEVICE|list",
                       help="react to sound: the default input device, a device's index or name, or a file "
                            "(looped with the show); 'list' lists the input devices")
-    play.add_argument("--ndi", default=None, metavar="NAME",
+    play.add_argument("--ndi", type=_ndi_name, default=None, metavar="NAME",
                       help="publish the clean picture (no stats panel) as an NDI source of this name "
                            '(pip install "vernissage[ndi]")')
     play.add_argument("--preview", action="store_true",

@@ -347,7 +347,8 @@ def test_bad_render_options_are_one_line(tmp_path, args):
 
 
 @pytest.mark.parametrize("args", [["--osc", "70000"], ["--keyframes", "nan"], ["--duration", "inf"],
-                                  ["--stats-json", "/proc/nope/stats.json"]])
+                                  ["--stats-json", "/proc/nope/stats.json"], ["--ndi", ""], ["--ndi", "x" * 64],
+                                  ["--ndi", "a\nb"], ["--reactivity", "nan"], ["--reactivity", "3"]])
 def test_bad_play_options_fail_at_once(args):
     result = _cli("play", "--headless", "--walk", "wander", "--duration", "600", *args, timeout=120)
     lines = [line for line in result.stderr.splitlines() if "error" in line.lower()]

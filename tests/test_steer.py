@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -337,3 +338,29 @@ def test_a_stylegan2_loop_in_w_is_exact(tmp_path):
     ends = np.stack([timeline(t).faces[0][0].latent for t in (5.98, 5.99, 6.0, 6.01, 6.02)])
     steps = np.diff(ends, axis=0)
     assert np.abs(np.diff(steps, axis=0)).max() < 0.05 * np.abs(steps).max()  # no kink at the seam
+
+
+@pytest.mark.parametrize("body,message", [
+    ('[[vector]]\nname = "a b"\nplus = [1]\nminus = [2]\n', "a vector's 'name' is a word"),
+    ('[[vector]]\nname = "a"\nplus = [1]\nminus = [2]\n[[vector]]\nname = "a"\nplus = [1]\nminus = [2]\n',
+     "two vectors are called 'a'"),
+    ('[[vector]]\nname = "a"\nplus = []\nminus = [2]\n', "'plus' must list 1 to 256 seeds"),
+    ('[[vector]]\nname = "a"\nplus = [[1]]\nminus = [2]\n', "each face is a seed"),
+    ('[[vector]]\nname = "a"\nplus = [-1]\nminus = [2]\n', "each face is a seed"),
+    ('[[vector]]\nname = "a"\nplus = ["../x.npy"]\nminus = [2]\n', "must be a file inside the show's folder"),
+    ('[[vector]]\nname = "a"\nplus = [1]\nminus = [2]\nhue = 3\n', "unknown key 'hue'"),
+    ("[[vector]]\nname = \"a\"\nplus = [1]\nminus = [2]\n[[cue]]\nkind = \"hold\"\nduration = 1\nsteer = { a = nan }\n",
+     "steer 'a' must be a number from -10 to 10"),
+    ("[[cue]]\nkind = \"hold\"\nduration = 1\nsteer = { a = 1e9 }\n", "steer 'a' must be a number"),
+    ("[[cue]]\nkind = \"wander\"\nsteer = { a = [0, 1] }\n", "keyframes need a cue with a duration"),
+    ("[[cue]]\nkind = \"hold\"\nduration = 1\nsteer = { a = { b = 1 } }\n", "steer 'a' must be a number"),
+    ("[[cue]]\nkind = \"hold\"\nduration = 1\nsteer = { \"../d.npz#0\" = 1 }\n", "must be a file inside the show's folder"),
+])
+def test_bad_vectors_and_steering_are_one_line(tmp_path, body, message):
+    from engine.show import ShowError, load_show
+
+    path = tmp_path / "show.toml"
+    path.write_text(body if "[[cue]]" in body else body + '[[cue]]\nkind = "hold"\nduration = 1\n')
+    with pytest.raises(ShowError, match=re.escape(message)) as caught:
+        load_show(path)
+    assert "\n" not in str(caught.value) and str(caught.value).startswith(f"{path}:")
