@@ -340,6 +340,32 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a contact sheet: a row per vector and face, the vector from -2 to +2")
     vectors.add_argument("--device", type=_device, default=None)
 
+    train = sub.add_parser("train", help="train a DCGAN on a folder of images into a model folder")
+    train.add_argument("data", type=Path, help="a folder of images (any Pillow reads; others are skipped)")
+    train.add_argument("-o", "--output", type=Path, required=True, help="the model folder (name = its name)")
+    train.add_argument("--size", type=int, choices=(32, 64, 128, 256), default=32)
+    train.add_argument("--arch", choices=("dcgan", "stylegan2"), default="dcgan")
+    train.add_argument("--loss", choices=("ns", "wgan-gp"), default="ns")
+    train.add_argument("--spectral", type=_ranged(0.0, 100.0, "the spectral weight"), default=0.0,
+                       help="weight of the spectral loss (Durall et al. 2020); 0 off")
+    train.add_argument("--steps", type=_integer(0, 10_000_000, "steps"), default=600,
+                       help="generator updates (0 writes the initial network)")
+    train.add_argument("--batch", type=_integer(1, 4096, "the batch"), default=64)
+    train.add_argument("--seed", type=_integer(0, 2**31 - 1, "the seed"), default=0)
+    train.add_argument("--every", type=_integer(1, 10_000_000, "every"), default=200,
+                       help="steps between sample grids, checkpoints and quality numbers")
+    train.add_argument("--resume", action="store_true", help="go on from the folder's checkpoint, bit for bit")
+    train.add_argument("--device", type=_device, default=None)
+    train.add_argument("--no-progress", action="store_true")
+
+    spectrum = sub.add_parser("spectrum", help="a model's reduced spectrum against real images (plot and numbers)")
+    spectrum.add_argument("model")
+    spectrum.add_argument("--real", type=Path, default=None, metavar="DATA_DIR")
+    spectrum.add_argument("-o", "--output", type=Path, required=True, metavar="PLOT.png")
+    spectrum.add_argument("--json", type=Path, default=None)
+    spectrum.add_argument("--samples", type=_integer(2, 100_000, "samples"), default=512)
+    spectrum.add_argument("--device", type=_device, default=None)
+
     bench = sub.add_parser("bench", help="measure generator and offline render speed against a naive baseline")
     bench.add_argument("--frames", type=_integer(1, 100_000, "frames"), default=60,
                        help="frames per measurement (default 60)")
@@ -577,6 +603,43 @@ def cmd_vectors(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from engine.generators.device import choose_placement
+    from engine.train.data import load_images
+    from engine.train.trainer import Recipe, Trainer, TrainError, run
+
+    recipe = Recipe(args.size, args.loss, args.spectral, args.steps, args.batch, args.seed, args.every, args.arch)
+    recipe.check()
+    folder = args.output
+    if not args.resume and (folder / "checkpoint.pt").exists():
+        raise TrainError(f"{folder} holds a training run; --resume to go on, or choose another folder")
+    device = choose_placement(args.device).device
+    data = load_images(args.data, args.size, cache=folder / ".cache")
+    trainer = Trainer(recipe, data, device)
+    if args.resume:
+        trainer.restore(folder)
+    torch.set_float32_matmul_precision("high")
+    history = run(trainer, folder, folder.name, progress=not args.no_progress)
+    last = history[-1]
+    print(f"{folder}: {trainer.step} steps on {data.summary()}; Fréchet (thumbnails) {last['frechet_thumb8']}, "
+          f"spectral distance {last['spectral_distance']}; play it: vernissage play --walk wander --model {folder}")
+    return 0
+
+
+def cmd_spectrum(args: argparse.Namespace) -> int:
+    from engine.generators.loading import load_generator
+    from engine.train.measure import model_spectrum
+
+    generator = load_generator(args.model, device=args.device)
+    result = model_spectrum(generator, args.samples, args.real, args.output, args.json)
+    numbers = (f"; spectral distance {result['spectral_distance']}, Fréchet (thumbnails) {result['frechet_thumb8']}"
+               if "spectral_distance" in result else "")
+    print(f"{args.output}: reduced spectrum of {args.samples} faces of {generator.card.name}{numbers}")
+    return 0
+
+
 def _opening_now(schedule: Schedule) -> str:
     """'open now, closes ...' or 'closed now, opens ...': what the schedule says at this moment."""
     now = dt.datetime.now(dt.timezone.utc)
@@ -684,7 +747,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"render": cmd_render, "play": cmd_play, "check": cmd_check, "preview": cmd_preview,
-            "directions": cmd_directions, "vectors": cmd_vectors, "bench": cmd_bench,
+            "directions": cmd_directions, "vectors": cmd_vectors, "train": cmd_train, "spectrum": cmd_spectrum,
+            "bench": cmd_bench,
             "models": cmd_models,
             "osc": cmd_osc, "service": cmd_service, "status": cmd_status}
 
@@ -699,7 +763,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     known: list[type[BaseException]] = [ModelError, ShowError, BindingError, PerformanceLogError, OSError]
     for module, name in (("engine.record.errors", "RecordError"), ("engine.render.context", "RenderContextError"),
                          ("engine.audio.sources", "AudioError"), ("engine.record.codecs", "DeliveryError"),
-                         ("engine.latent.directions", "DirectionsError"),
+                         ("engine.latent.directions", "DirectionsError"), ("engine.train.trainer", "TrainError"),
+                         ("engine.train.data", "DataError"),
                          ("engine.loop.frame_loop", "GenerationError"), ("engine.generators.device", "DeviceError")):
         loaded = sys.modules.get(module)  # only what the command imported can have been raised
         if loaded is not None:

@@ -31,12 +31,13 @@ ALLOWED: dict[str, set[str]] = {
                     "steer"},
     "curation": BASE | {"latent", "generators", "frames", "show", "render", "steer"},  # a show's faces on a sheet
     "steer": BASE | {"latent", "generators", "frames", "show", "render"},  # directions and vectors
+    "train": BASE | {"generators", "render"},  # training a model, and measuring its spectrum
     "bench": BASE | {"latent", "audio", "generators", "frames", "show", "render", "record", "inputs", "outputs",
                      "loop"},
-    "cli": BASE | {"audio", "curation", "steer", "latent", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"},
+    "cli": BASE | {"audio", "curation", "steer", "train", "latent", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"},
 }
 PACKAGES = {"latent", "audio", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench",
-            "curation", "steer"}
+            "curation", "steer", "train"}
 
 
 def _module_name(path: Path) -> str:

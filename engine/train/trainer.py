@@ -1,0 +1,239 @@
+"""`vernissage train`: a DCGAN trained on a folder of images, exported as a model folder.
+
+Steps count generator updates. Each step takes a batch of the cached images (random horizontal
+flips), updates the discriminator (the non-saturating loss, or WGAN-GP with five critic steps a
+generator step and a gradient penalty of 10) and then the generator, optionally with the
+spectral loss of Durall et al. An exponential moving average of the generator's weights (as in
+StyleGAN, ramping up to a half-life of about 700 steps) is what gets exported. Every ``every`` steps: a sample grid,
+a checkpoint, and the sample-quality numbers (a Fréchet distance on thumbnails and the spectral
+distance) appended to ``progress.jsonl`` and plotted. A checkpoint holds everything, random
+states included, so ``--resume`` continues bit for bit; Ctrl-C saves one and exits.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from engine.train.data import ImageSet
+from engine.train.nets import SIZES, discriminator, exported, generator
+from engine.train.report import plot_progress, sample_grid
+from engine.train.spectrum import frechet_distance, spectral_distance, spectral_loss
+
+log = logging.getLogger(__name__)
+Z_DIM = 100
+EMA = 0.999
+LOSSES = ("ns", "wgan-gp")
+CHECKPOINT = "checkpoint.pt"
+SAMPLES = 256  # images the quality numbers compare
+
+
+class TrainError(ValueError):
+    """Training settings or a checkpoint that cannot be used; ``str()`` is one line."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    size: int = 32
+    loss: str = "ns"
+    spectral: float = 0.0
+    steps: int = 600
+    batch: int = 64
+    seed: int = 0
+    every: int = 200
+    arch: str = "dcgan"
+
+    def check(self) -> None:
+        if self.arch != "dcgan":
+            raise TrainError(f"--arch {self.arch}: this version trains DCGANs (StyleGAN2 models are imported: "
+                             "vernissage models import)")
+        if self.size not in SIZES:
+            raise TrainError(f"--size must be one of {', '.join(map(str, SIZES))}, got {self.size}")
+        if self.loss not in LOSSES:
+            raise TrainError(f"--loss must be ns or wgan-gp, got {self.loss!r}")
+        if not (math.isfinite(self.spectral) and 0.0 <= self.spectral <= 100.0):
+            raise TrainError(f"--spectral must be 0 to 100, got {self.spectral}")
+
+
+class Trainer:
+    """Networks, optimisers and random state of one training run, saved and restored whole."""
+
+    def __init__(self, recipe: Recipe, data: ImageSet, device: torch.device) -> None:
+        recipe.check()
+        self.recipe, self.data, self.device = recipe, data, device
+        torch.manual_seed(recipe.seed)
+        self.g = generator(recipe.size, Z_DIM).to(device)
+        self.d = discriminator(recipe.size, batch_norm=recipe.loss == "ns").to(device)
+        self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
+        betas = (0.5, 0.999) if recipe.loss == "ns" else (0.0, 0.9)
+        rate = 2e-4 if recipe.loss == "ns" else 1e-4
+        self.g_opt = torch.optim.Adam(self.g.parameters(), rate, betas=betas)
+        self.d_opt = torch.optim.Adam(self.d.parameters(), rate, betas=betas)
+        self.rng = torch.Generator().manual_seed(recipe.seed + 1)  # batches, flips and noise: saved with the run
+        self.step = 0
+        self.fixed_z = torch.randn(64, Z_DIM, 1, 1, generator=torch.Generator().manual_seed(recipe.seed + 2))
+        self._images = torch.from_numpy(data.images).permute(0, 3, 1, 2).contiguous()  # uint8 (N, 3, S, S)
+
+    # --- one step -------------------------------------------------------------------------------
+
+    def _real(self) -> torch.Tensor:
+        index = torch.randint(len(self._images), (self.recipe.batch,), generator=self.rng)
+        x = self._images[index].float().div_(127.5).sub_(1.0)
+        flip = torch.rand(self.recipe.batch, generator=self.rng) < 0.5
+        x[flip] = x[flip].flip(-1)
+        return x.to(self.device)
+
+    def _noise(self) -> torch.Tensor:
+        return torch.randn(self.recipe.batch, Z_DIM, 1, 1, generator=self.rng).to(self.device)
+
+    def train_step(self) -> dict[str, float]:
+        """One generator update (and its discriminator updates); the losses."""
+        critic_steps = 5 if self.recipe.loss == "wgan-gp" else 1
+        for _ in range(critic_steps):
+            real, fake = self._real(), self.g(self._noise()).detach()
+            self.d_opt.zero_grad(set_to_none=True)
+            if self.recipe.loss == "ns":
+                ones = torch.ones(len(real), device=self.device)
+                d_loss = (torch.nn.functional.binary_cross_entropy_with_logits(self.d(real), ones)
+                          + torch.nn.functional.binary_cross_entropy_with_logits(self.d(fake), 0 * ones))
+            else:
+                d_loss = self.d(fake).mean() - self.d(real).mean() + 10.0 * self._penalty(real, fake)
+            d_loss.backward()
+            self.d_opt.step()
+        real = self._real()
+        self.g_opt.zero_grad(set_to_none=True)
+        fake = self.g(self._noise())
+        scores = self.d(fake)
+        if self.recipe.loss == "ns":
+            g_loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
+        else:
+            g_loss = -scores.mean()
+        spec = spectral_loss(fake, real) if self.recipe.spectral > 0 else torch.zeros((), device=self.device)
+        (g_loss + self.recipe.spectral * spec).backward()
+        self.g_opt.step()
+        with torch.no_grad():  # the average ramps up (as StyleGAN's does), so a short run exports a trained net
+            decay = min(EMA, (1.0 + self.step) / (10.0 + self.step))
+            for average, current in zip(self.g_ema.parameters(), self.g.parameters()):
+                average.lerp_(current, 1.0 - decay)
+            for average, current in zip(self.g_ema.buffers(), self.g.buffers()):
+                average.copy_(current)
+        self.step += 1
+        return {"d": d_loss.item(), "g": g_loss.item(), "spectral": spec.item()}
+
+    def _penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        mix = torch.rand(len(real), 1, 1, 1, generator=self.rng).to(self.device)
+        between = (mix * real + (1 - mix) * fake).requires_grad_(True)
+        grad, = torch.autograd.grad(self.d(between).sum(), between, create_graph=True)
+        return (grad.flatten(1).norm(dim=1) - 1.0).square().mean()
+
+    # --- samples, numbers, checkpoints ---------------------------------------------------------
+
+    @torch.no_grad()
+    def samples(self, count: int = SAMPLES) -> np.ndarray:
+        """(count, S, S, 3) uint8 from the averaged generator, the same z every time."""
+        z = torch.randn(count, Z_DIM, 1, 1, generator=torch.Generator().manual_seed(self.recipe.seed + 3))
+        out = torch.cat([self.g_ema(part.to(self.device)) for part in z.split(64)])
+        return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+    def quality(self) -> dict[str, float]:
+        fake = self.samples()
+        real = self.data.images[np.random.default_rng(self.recipe.seed).permutation(len(self.data.images))[:SAMPLES]]
+        return {"step": self.step, "frechet_thumb8": round(frechet_distance(fake, real), 4),
+                "spectral_distance": round(spectral_distance(fake, real), 4)}
+
+    def state(self) -> dict:
+        return {"recipe": asdict(self.recipe), "step": self.step, "g": self.g.state_dict(), "d": self.d.state_dict(),
+                "g_ema": self.g_ema.state_dict(), "g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(),
+                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state()}
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / (CHECKPOINT + ".partial")
+        torch.save(self.state(), partial)
+        partial.replace(folder / CHECKPOINT)
+
+    def restore(self, folder: Path) -> None:
+        path = folder / CHECKPOINT
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except FileNotFoundError:
+            raise TrainError(f"{path}: no checkpoint to resume from") from None
+        except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file is one line
+            raise TrainError(f"{path}: cannot resume ({str(exc).splitlines()[0][:120]})") from None
+        if state.get("recipe") != asdict(self.recipe):
+            raise TrainError(f"{path}: the checkpoint was made with other settings ({state.get('recipe')})")
+        for name in ("g", "d", "g_ema", "g_opt", "d_opt"):
+            getattr(self, name).load_state_dict(state[name])
+        self.rng.set_state(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        self.step = int(state["step"])
+
+    def export(self, folder: Path, name: str, history: list[dict]) -> None:
+        """The averaged generator as a model folder: safetensors and a card with the recipe."""
+        save_file(exported(self.g_ema), str(folder / "generator.safetensors"))
+        last = history[-1] if history else self.quality()
+        r = self.recipe
+        card = [
+            f"# Model card written by `vernissage train` on {dt.date.today().isoformat()}.",
+            f'name = "{name}"', 'architecture = "dcgan"', f"latent_dim = {Z_DIM}", f"resolution = {r.size}",
+            "output_range = [-1.0, 1.0]", 'weights = "generator.safetensors"', "",
+            "[training]", f"steps = {self.step}", f"batch = {r.batch}", f'loss = "{r.loss}"', f"spectral = {r.spectral}",
+            f"seed = {r.seed}", "ema = 0.999", f"frechet_thumb8 = {last['frechet_thumb8']}",
+            f"spectral_distance = {last['spectral_distance']}", "",
+            "[training_data]", f'summary = "{self.data.summary()}"',
+            'note = "describe what the images are and the terms they may be used under here"', "",
+            "[licence]", 'text = "state the licence of these weights here"',
+        ]
+        (folder / "model.toml").write_text("\n".join(card) + "\n", encoding="utf-8")
+
+
+def run(trainer: Trainer, folder: Path, name: str, progress: bool = True) -> list[dict]:
+    """Train to the recipe's step count (from wherever the trainer is), sampling, checkpointing
+    and exporting every ``every`` steps and at the end; Ctrl-C saves and exports, then re-raises."""
+    from tqdm import tqdm
+
+    folder.mkdir(parents=True, exist_ok=True)
+    history_path = folder / "progress.jsonl"
+    history = [json.loads(line) for line in history_path.read_text().splitlines()] if history_path.exists() else []
+    history = [h for h in history if h["step"] <= trainer.step]
+    began, done_at_start = time.perf_counter(), trainer.step
+    bar = tqdm(total=trainer.recipe.steps, initial=trainer.step, disable=not progress, unit="step")
+
+    def checkpoint() -> None:
+        history.append(trainer.quality())
+        history_path.write_text("".join(json.dumps(h) + "\n" for h in history))
+        sample_grid(trainer, folder / f"samples-{trainer.step:06d}.png")
+        plot_progress(history, folder / "progress.png")
+        trainer.save(folder)
+        trainer.export(folder, name, history)
+
+    try:
+        if trainer.step == 0 and not history:
+            checkpoint()  # step 0: the initial network, and the numbers training starts from
+        while trainer.step < trainer.recipe.steps:
+            losses = trainer.train_step()
+            if not all(math.isfinite(v) for v in losses.values()):
+                raise TrainError(f"step {trainer.step}: a loss is not finite ({losses}); lower the learning "
+                                 "rate or try --loss wgan-gp")
+            rate = (trainer.step - done_at_start) * trainer.recipe.batch / max(1e-9, time.perf_counter() - began)
+            bar.set_postfix(d=f"{losses['d']:.3f}", g=f"{losses['g']:.3f}", img_s=f"{rate:.0f}")
+            bar.update(1)
+            if trainer.step % trainer.recipe.every == 0 or trainer.step == trainer.recipe.steps:
+                checkpoint()
+    except KeyboardInterrupt:
+        checkpoint()
+        log.warning("interrupted at step %d: checkpoint and model saved in %s (--resume goes on)", trainer.step, folder)
+        raise
+    finally:
+        bar.close()
+    return history

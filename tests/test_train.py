@@ -1,0 +1,145 @@
+"""Training: a small synthetic data set made here, a few steps, exact resume, a model that plays."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from engine.generators.loading import load_generator
+from engine.train.data import DataError, load_images
+from engine.train.spectrum import reduced_spectra_torch, spectral_loss
+from engine.train.trainer import Recipe, Trainer, run
+from synthetic_images import write_images
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> Path:
+    return write_images(tmp_path_factory.mktemp("data") / "images", 40)
+
+
+def _train(images: Path, folder: Path, steps: int, resume: bool = False, **recipe) -> Trainer:
+    trainer = Trainer(Recipe(size=32, steps=steps, batch=8, every=3, **recipe), load_images(images, 32),
+                      torch.device("cpu"))
+    if resume:
+        trainer.restore(folder)
+    run(trainer, folder, folder.name, progress=False)
+    return trainer
+
+
+def test_steps_run_with_finite_losses_and_the_model_plays(images, tmp_path):
+    trainer = Trainer(Recipe(size=32, steps=4, batch=8), load_images(images, 32), torch.device("cpu"))
+    losses = [trainer.train_step() for _ in range(4)]
+    assert all(np.isfinite(list(step.values())).all() for step in losses)
+    folder = tmp_path / "mine"
+    _train(images, folder, 6, spectral=1.0)
+    card = (folder / "model.toml").read_text()
+    assert "steps = 6" in card and "spectral_distance = " in card and "40 images from images (2 files skipped)" in card
+    history = [json.loads(line) for line in (folder / "progress.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [0, 3, 6] and all(h["frechet_thumb8"] >= 0 for h in history)
+    generator = load_generator(folder, device="cpu")
+    assert generator.resolution == 32 and generator.frames(np.zeros((1, 100))).shape == (1, 32, 32, 3)
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "render", "--walk", "wander", "--model", str(folder),
+                             "--frames", "2", "--size", "64x64", "-o", str(tmp_path / "out.mp4")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_steps_zero_writes_the_initial_network(images, tmp_path):
+    _train(images, tmp_path / "initial", 0)
+    assert "steps = 0" in (tmp_path / "initial" / "model.toml").read_text()
+    assert load_generator(tmp_path / "initial", device="cpu").resolution == 32
+
+
+@pytest.mark.parametrize("loss", ["ns", "wgan-gp"])
+def test_resume_is_bit_exact(images, tmp_path, loss):
+    _train(images, tmp_path / "straight", 6, loss=loss, spectral=0.5)
+    _train(images, tmp_path / "halves", 3, loss=loss, spectral=0.5)
+    resumed = Trainer(Recipe(size=32, steps=6, batch=8, every=3, loss=loss, spectral=0.5), load_images(images, 32),
+                      torch.device("cpu"))
+    # the recipe's step count differs between the halves; the checkpoint's must match to resume
+    state = torch.load(tmp_path / "halves" / "checkpoint.pt", weights_only=True)
+    state["recipe"]["steps"] = 6
+    torch.save(state, tmp_path / "halves" / "checkpoint.pt")
+    resumed.restore(tmp_path / "halves")
+    run(resumed, tmp_path / "halves", "halves", progress=False)
+    a, b = (load_file(str(tmp_path / name / "generator.safetensors")) for name in ("straight", "halves"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_spectral_loss_pulls_a_blurred_image_toward_a_sharp_ones_spectrum():
+    """Gradient steps on the spectral loss alone move a blurred batch's (scaled) reduced spectrum
+    toward the sharp batch's where up-convolutions fail, in the upper radii."""
+    rng = np.random.default_rng(1)
+    sharp = torch.from_numpy(rng.uniform(-1, 1, (4, 3, 32, 32))).float()
+    blurred = torch.nn.functional.conv2d(sharp, torch.ones(3, 1, 3, 3) / 9, padding=1, groups=3)
+    target = reduced_spectra_torch(sharp).mean(dim=0)
+
+    def apart(x: torch.Tensor) -> float:
+        return float((reduced_spectra_torch(x).mean(dim=0) - target).abs()[8:].mean())
+
+    x, losses = blurred.clone(), []
+    for _ in range(3):
+        x.requires_grad_(True)
+        loss = spectral_loss(x, sharp)
+        losses.append(loss.item())
+        grad, = torch.autograd.grad(loss, x)
+        x = (x - 0.02 * grad / grad.abs().max()).detach()
+    assert losses[0] > losses[1] > losses[2]  # downhill: the gradient has the right sign
+    assert apart(x) < 0.7 * apart(blurred)  # measured: 0.49 -> 0.28
+
+
+def test_unreadable_files_are_counted_and_an_empty_folder_is_one_line(images, tmp_path):
+    assert load_images(images, 32).skipped == 2
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "x.txt").write_text("no")
+    with pytest.raises(DataError, match="no image Pillow can read .1 files skipped."):
+        load_images(tmp_path / "empty", 32)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--size", "48"], "--size"), (["--arch", "stylegan2"], "this version trains DCGANs"),
+    (["--spectral", "nan"], "--spectral"), (["--batch", "0"], "--batch"), (["--resume"], "no checkpoint to resume"),
+])
+def test_bad_training_requests_are_one_line(images, tmp_path, args, message):
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "train", str(images), "-o", str(tmp_path / "m"),
+                             "--steps", "1", *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert result.returncode in (1, 2) and len(errors) == 1 and message in errors[0], result.stderr
+
+
+def test_ctrl_c_saves_and_resume_goes_on(images, tmp_path):
+    folder = tmp_path / "long"
+    command = [sys.executable, "-m", "engine.cli", "train", str(images), "-o", str(folder), "--steps", "100000",
+               "--batch", "8", "--every", "50000", "--no-progress"]
+    trainer = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    began = time.monotonic()
+    while not (folder / "checkpoint.pt").exists() and time.monotonic() - began < 60:
+        time.sleep(0.2)
+    time.sleep(2.0)  # some steps past the first checkpoint
+    trainer.send_signal(signal.SIGINT)
+    _, errors = trainer.communicate(timeout=60)
+    assert trainer.returncode == 130 and "checkpoint and model saved" in errors, errors
+    step = int(torch.load(folder / "checkpoint.pt", weights_only=True)["step"])
+    assert step > 0 and f"steps = {step}" in (folder / "model.toml").read_text()
+
+
+def test_spectrum_of_a_model_against_real_images(images, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "spectrum", "digiface-dcgan64", "--real", str(images),
+                             "--samples", "32", "-o", str(tmp_path / "s.png"), "--json", str(tmp_path / "s.json")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    numbers = json.loads((tmp_path / "s.json").read_text())
+    assert len(numbers["generated"]["mean"]) == len(numbers["real"]["mean"]) == 33  # radii 0..32 of 64 px
+    assert numbers["spectral_distance"] > 0 and numbers["real"]["images"] == 40
+    assert (tmp_path / "s.png").stat().st_size > 1000
