@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from engine.render.sheet import contact_sheet
 
-if TYPE_CHECKING:
-    from engine.train.trainer import Trainer
 
-
-def sample_grid(trainer: Trainer, path: Path) -> None:
-    """The averaged generator's faces for 64 fixed z, 8 a row, labelled with the step."""
-    import torch
-
+def sample_grid(net: torch.nn.Module, z: torch.Tensor, step: int, path: Path) -> None:
+    """``net``'s images for the fixed ``z``, 8 a row, the first labelled with the step."""
     with torch.no_grad():
-        out = trainer.g_ema(trainer.fixed_z.to(trainer.device))
-    images = ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-    tile = max(64, trainer.recipe.size)
-    contact_sheet(list(images), [f"step {trainer.step}" if i == 0 else "" for i in range(len(images))], 8,
-                  tile).save(path)
+        out = net(z)
+    images: np.ndarray = ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    labels = [f"step {step}" if i == 0 else "" for i in range(len(images))]
+    contact_sheet(list(images), labels, 8, max(64, images.shape[1])).save(path)
 
 
 def plot_progress(history: list[dict], path: Path, size: tuple[int, int] = (640, 360)) -> None:

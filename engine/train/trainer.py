@@ -212,7 +212,7 @@ def run(trainer: Trainer, folder: Path, name: str, progress: bool = True) -> lis
     def checkpoint() -> None:
         history.append(trainer.quality())
         history_path.write_text("".join(json.dumps(h) + "\n" for h in history))
-        sample_grid(trainer, folder / f"samples-{trainer.step:06d}.png")
+        sample_grid(trainer.g_ema, trainer.fixed_z.to(trainer.device), trainer.step, folder / f"samples-{trainer.step:06d}.png")
         plot_progress(history, folder / "progress.png")
         trainer.save(folder)
         trainer.export(folder, name, history)
