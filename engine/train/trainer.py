@@ -96,29 +96,37 @@ class Trainer:
     def _noise(self) -> torch.Tensor:
         return torch.randn(self.recipe.batch, Z_DIM, 1, 1, generator=self.rng).to(self.device)
 
+    def _mixed(self) -> torch.autocast:
+        """bfloat16 on CUDA (no loss scaling needed), plain float32 on the CPU."""
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+
     def train_step(self) -> dict[str, float]:
         """One generator update (and its discriminator updates); the losses."""
         critic_steps = 5 if self.recipe.loss == "wgan-gp" else 1
         for _ in range(critic_steps):
-            real, fake = self._real(), self.g(self._noise()).detach()
+            real = self._real()
             self.d_opt.zero_grad(set_to_none=True)
-            if self.recipe.loss == "ns":
-                ones = torch.ones(len(real), device=self.device)
-                d_loss = (torch.nn.functional.binary_cross_entropy_with_logits(self.d(real), ones)
-                          + torch.nn.functional.binary_cross_entropy_with_logits(self.d(fake), 0 * ones))
-            else:
-                d_loss = self.d(fake).mean() - self.d(real).mean() + 10.0 * self._penalty(real, fake)
+            with self._mixed():
+                fake = self.g(self._noise()).detach()
+                if self.recipe.loss == "ns":
+                    ones = torch.ones(len(real), device=self.device)
+                    d_loss = (torch.nn.functional.binary_cross_entropy_with_logits(self.d(real).float(), ones)
+                              + torch.nn.functional.binary_cross_entropy_with_logits(self.d(fake).float(), 0 * ones))
+                else:
+                    d_loss = self.d(fake).float().mean() - self.d(real).float().mean() + 10.0 * self._penalty(real, fake)
             d_loss.backward()
             self.d_opt.step()
         real = self._real()
         self.g_opt.zero_grad(set_to_none=True)
-        fake = self.g(self._noise())
-        scores = self.d(fake)
-        if self.recipe.loss == "ns":
-            g_loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
-        else:
-            g_loss = -scores.mean()
-        spec = spectral_loss(fake, real) if self.recipe.spectral > 0 else torch.zeros((), device=self.device)
+        with self._mixed():
+            fake = self.g(self._noise())
+            scores = self.d(fake).float()
+            if self.recipe.loss == "ns":
+                g_loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
+            else:
+                g_loss = -scores.mean()
+        # the spectrum in float32 (FFTs of bfloat16 would lose the high frequencies it is about)
+        spec = spectral_loss(fake.float(), real) if self.recipe.spectral > 0 else torch.zeros((), device=self.device)
         (g_loss + self.recipe.spectral * spec).backward()
         self.g_opt.step()
         with torch.no_grad():  # the average ramps up (as StyleGAN's does), so a short run exports a trained net
@@ -133,8 +141,8 @@ class Trainer:
     def _penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         mix = torch.rand(len(real), 1, 1, 1, generator=self.rng).to(self.device)
         between = (mix * real + (1 - mix) * fake).requires_grad_(True)
-        grad, = torch.autograd.grad(self.d(between).sum(), between, create_graph=True)
-        return (grad.flatten(1).norm(dim=1) - 1.0).square().mean()
+        grad, = torch.autograd.grad(self.d(between).float().sum(), between, create_graph=True)
+        return (grad.float().flatten(1).norm(dim=1) - 1.0).square().mean()
 
     # --- samples, numbers, checkpoints ---------------------------------------------------------
 
