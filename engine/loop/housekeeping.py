@@ -17,6 +17,7 @@ from collections.abc import Callable
 from engine.commands import Command, ReloadShow
 from engine.frames import FrameSource
 from engine.ratelimit import RateLimitedLog
+from engine.memory import trim
 from engine.show import Show
 from engine.show.registry import Registry
 from engine.show.reload import ShowWatcher
@@ -24,6 +25,7 @@ from engine.show.reload import ShowWatcher
 log = logging.getLogger(__name__)
 POLL_EVERY = 1.0
 SAVE_EVERY = 10.0
+TRIM_EVERY = 600.0  # seconds between giving freed heap pages back (engine.memory): months without ageing
 
 
 class Housekeeping:
@@ -37,6 +39,7 @@ class Housekeeping:
         self._reload_now = threading.Event()
         self._problems = RateLimitedLog(log, interval=600.0)
         self._saved_at = 0.0
+        self._trimmed_at = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="housekeeping", daemon=True)
 
     def start(self) -> None:
@@ -56,6 +59,9 @@ class Housekeeping:
             self._reload(force=forced)
             if self.registry is not None and time.monotonic() - self._saved_at >= SAVE_EVERY:
                 self._save()
+            if time.monotonic() - self._trimmed_at >= TRIM_EVERY:
+                self._trimmed_at = time.monotonic()
+                trim()
 
     def _reload(self, force: bool = False) -> None:
         if self.watcher is None:

@@ -23,6 +23,7 @@ import moderngl
 import numpy as np
 
 from engine.commands import Command, StartRecording, StopRecording, ToggleRecording
+from engine.memory import give_back_freed_memory
 from engine.outputs.base import Output, ShownFrame
 from engine.outputs.storage import make_room
 from engine.record.codecs import Delivery
@@ -182,6 +183,8 @@ class RecorderOutput(Output):
             written = recorder.stop()
             self.recordings.append({"path": str(recorder.path.resolve()), "frames": written,
                                     "stopped_because": recorder.stopped_because})
+            if not self.exact:
+                give_back_freed_memory()  # the writer's queue of frames, freed: not the exhibition's for good
 
     @property
     def recording_bytes(self) -> int:
