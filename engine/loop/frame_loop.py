@@ -42,6 +42,7 @@ from engine.status import Status
 log = logging.getLogger(__name__)
 LOG_EVERY = 60.0
 START_TIMEOUT = 120.0
+IDLE_PRESENT_EVERY = 5.0  # seconds between black frames presented while closed (a swap wakes the GPU or rasteriser)
 
 
 class GenerationError(RuntimeError):
@@ -86,7 +87,7 @@ class FrameLoop:
         self.opening_state = Opening(True, None, None)
         self._closed = False  # outside opening hours: idling
         self._closing_at: float | None = None  # fading out until then
-        self._idle_shown = 0.0
+        self._idle_shown = self._idle_presented = 0.0
         parts.intake.add_routes({**parts.outputs.routes(), Quit: lambda command: self.quit(),
                                  ToggleFullscreen: lambda command: self._toggle_fullscreen(),
                                  ScheduleOverride: self._override})
@@ -223,6 +224,7 @@ class FrameLoop:
             p.opening.run_hook(opened=False)
         if self._closing_at is not None and not self._closed and time.perf_counter() >= self._closing_at:
             self._closed = True  # from now on: black, and nothing generated
+            p.runahead.rest(True)
             if p.anchor is None:
                 p.intake.post(Pause(True))  # a show without an anchor takes up where it closed
 
@@ -230,6 +232,7 @@ class FrameLoop:
         p = self.parts
         log.info("opening%s", " (the show goes on where the clock says)" if p.anchor is not None else "")
         if self._closed:
+            p.runahead.rest(False)
             p.pacer.restart()
             p.intake.post(Slew(to=p.anchor()) if p.anchor is not None else Pause(False))
         p.intake.post(SetFader("/vernissage/render/fade", 0.0, smoothing=fade / 4))
@@ -238,20 +241,23 @@ class FrameLoop:
         p.opening.run_hook(opened=True)  # type: ignore[union-attr]
 
     def _idle(self) -> None:
-        """Closed: commands still apply (staff, quit), a black frame each second keeps the window
-        black and the watchdog fed; nothing is generated or drawn otherwise."""
+        """Closed: commands still apply (staff, quit), the outputs hear of a frame each second (the
+        watchdog is fed) and a black frame is presented every few seconds (the window stays
+        black whatever was over it); nothing is generated or drawn otherwise."""
         p = self.parts
         tick = p.pacer.tick
         p.intake.take(tick, time.perf_counter())
         now = time.perf_counter()
         if now - self._idle_shown >= 1.0:
             interval, self._idle_shown = now - self._idle_shown, now
-            target = p.display.target
-            target.use()
-            target.clear(0.0, 0.0, 0.0, 1.0)
-            p.display.present()
-            frame = p.state.frame_at(tick)
-            p.outputs.shown(ShownFrame(tick, frame.time, interval, 0, False, now), lambda: self.status(tick))
+            if now - self._idle_presented >= IDLE_PRESENT_EVERY:
+                self._idle_presented = now
+                target = p.display.target
+                target.use()
+                target.clear(0.0, 0.0, 0.0, 1.0)
+                p.display.present()
+            time_now = p.state.clock.time_at(tick)  # the time only: the show's frame is not worked out closed
+            p.outputs.shown(ShownFrame(tick, time_now, interval, 0, False, now), lambda: self.status(tick))
             self._follow_the_hours()
         time.sleep(0.2)
 

@@ -100,6 +100,7 @@ class RunAhead:
         self._condition = threading.Condition()
         self._small_last = False
         self._stop = False
+        self._resting = False  # closed (opening hours): the worker sleeps until woken, not every 50 ms
         self._batch_seconds: deque[float] = deque(maxlen=SAMPLES)  # bulk batches (the worker's own)
         self._small_seconds: deque[float] = deque(maxlen=SAMPLES)
         self._keyframe_seconds: deque[float] = deque(maxlen=4 * SAMPLES)  # per keyframe, faces known or not
@@ -119,6 +120,12 @@ class RunAhead:
         self._small_seconds.append(spf * SMALL_BATCH)
         self._publish()
         return spf
+
+    def rest(self, resting: bool) -> None:
+        """Outside opening hours nothing is made: the worker sleeps until told to work again."""
+        with self._condition:
+            self._resting = resting
+            self._condition.notify_all()
 
     def advance(self, tick: int, speculative: list[Key] | tuple[Key, ...] = ()) -> None:
         """The frame thread is drawing ``tick``; ``speculative`` keyframes are worth making when idle."""
@@ -214,9 +221,11 @@ class RunAhead:
             with self._condition:
                 if self._stop:
                     return
-                self._condition.wait(0.05)
+                self._condition.wait(None if self._resting else 0.05)
                 if self._stop:
                     return
+                if self._resting:
+                    continue
             try:
                 while self._fill_once():
                     pass
