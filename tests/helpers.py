@@ -22,3 +22,19 @@ def decode(path: Path) -> tuple[list[np.ndarray], dict]:
         }
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
     return frames, info
+
+
+def assert_replay_matches(performance, live_dir: Path, replay_dir: Path) -> None:
+    """Every frame a live run showed as planned equals the replay's frame of that tick, and
+    nearly all were (a frame the live run stood in for is shown by the replay as planned)."""
+    from PIL import Image
+
+    live_files, replay_files = sorted(live_dir.glob("*.png")), sorted(replay_dir.glob("*.png"))
+    assert len(replay_files) == performance.end and len(live_files) == len(performance.shown_ticks())
+    compared = 0
+    for tick, live_file in zip(performance.shown_ticks(), live_files):
+        if tick in performance.stand_ins:
+            continue
+        assert np.array_equal(np.asarray(Image.open(live_file)), np.asarray(Image.open(replay_files[tick]))), tick
+        compared += 1
+    assert compared >= 0.9 * performance.end
