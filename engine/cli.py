@@ -340,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a contact sheet: a row per vector and face, the vector from -2 to +2")
     vectors.add_argument("--device", type=_device, default=None)
 
-    train = sub.add_parser("train", help="train a DCGAN on a folder of images into a model folder")
+    train = sub.add_parser("train", help="train a DCGAN or a StyleGAN2 on a folder of images into a model folder")
     train.add_argument("data", type=Path, help="a folder of images (any Pillow reads; others are skipped)")
     train.add_argument("-o", "--output", type=Path, required=True, help="the model folder (name = its name)")
     train.add_argument("--size", type=int, choices=(32, 64, 128, 256), default=32)
@@ -351,6 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=_integer(0, 10_000_000, "steps"), default=600,
                        help="generator updates (0 writes the initial network)")
     train.add_argument("--batch", type=_integer(1, 4096, "the batch"), default=64)
+    train.add_argument("--width", type=_integer(4, 512, "--width"), default=0,
+                       help="channels at the finest layer, doubling toward 4 px up to 512 (default: DCGAN 64; "
+                            "StyleGAN2 the paper's on a GPU, 32 on a CPU)")
     train.add_argument("--seed", type=_integer(0, 2**31 - 1, "the seed"), default=0)
     train.add_argument("--every", type=_integer(1, 10_000_000, "every"), default=200,
                        help="steps between sample grids, checkpoints and quality numbers")
@@ -608,14 +611,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from engine.generators.device import choose_placement
     from engine.train.data import load_images
-    from engine.train.trainer import Recipe, Trainer, TrainError, run
+    from engine.train.trainer import Recipe, Trainer, TrainError, default_width, run
 
-    recipe = Recipe(args.size, args.loss, args.spectral, args.steps, args.batch, args.seed, args.every, args.arch)
+    device = choose_placement(args.device).device
+    recipe = Recipe(args.size, args.loss, args.spectral, args.steps, args.batch, args.seed, args.every, args.arch,
+                    args.width or default_width(args.arch, args.size, device))
     recipe.check()
     folder = args.output
     if not args.resume and (folder / "checkpoint.pt").exists():
         raise TrainError(f"{folder} holds a training run; --resume to go on, or choose another folder")
-    device = choose_placement(args.device).device
     data = load_images(args.data, args.size, cache=folder / ".cache")
     trainer = Trainer(recipe, data, device)
     if args.resume:

@@ -61,12 +61,12 @@ def test_steps_zero_writes_the_initial_network(images, tmp_path):
     assert load_generator(tmp_path / "initial", device="cpu").resolution == 32
 
 
-@pytest.mark.parametrize("loss", ["ns", "wgan-gp"])
-def test_resume_is_bit_exact(images, tmp_path, loss):
-    _train(images, tmp_path / "straight", 6, loss=loss, spectral=0.5)
-    _train(images, tmp_path / "halves", 3, loss=loss, spectral=0.5)
-    resumed = Trainer(Recipe(size=32, steps=6, batch=8, every=3, loss=loss, spectral=0.5), load_images(images, 32),
-                      torch.device("cpu"))
+@pytest.mark.parametrize("arch,loss,width", [("dcgan", "ns", 64), ("dcgan", "wgan-gp", 64), ("stylegan2", "ns", 8)])
+def test_resume_is_bit_exact(images, tmp_path, arch, loss, width):
+    recipe = {"loss": loss, "spectral": 0.5, "arch": arch, "width": width}
+    _train(images, tmp_path / "straight", 6, **recipe)
+    _train(images, tmp_path / "halves", 3, **recipe)
+    resumed = Trainer(Recipe(size=32, steps=6, batch=8, every=3, **recipe), load_images(images, 32), torch.device("cpu"))
     # the recipe's step count differs between the halves; the checkpoint's must match to resume
     state = torch.load(tmp_path / "halves" / "checkpoint.pt", weights_only=True)
     state["recipe"]["steps"] = 6
@@ -75,6 +75,29 @@ def test_resume_is_bit_exact(images, tmp_path, loss):
     run(resumed, tmp_path / "halves", "halves", progress=False)
     a, b = (load_file(str(tmp_path / name / "generator.safetensors")) for name in ("straight", "halves"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+
+def test_a_trained_stylegan2_plays_exactly_what_it_trained(images, tmp_path):
+    """The exported tensors (gains folded in) through the engine's StyleGAN2 give the averaged
+    generator's own images; training draws fresh noise and mixes styles, playing does not."""
+    folder = tmp_path / "sg2"
+    trainer = _train(images, folder, 3, arch="stylegan2", width=8)
+    card = (folder / "model.toml").read_text()
+    assert 'architecture = "stylegan2"' in card and "latent_dim = 256" in card and "width = 8" in card
+    generator = load_generator(folder, device="cpu")
+    assert (generator.resolution, generator.num_ws, generator.z_dim) == (32, 8, 256)
+    w_avg = load_file(str(folder / "generator.safetensors"))["w_avg"]
+    assert torch.equal(w_avg, trainer.g.p("w_avg").detach()) and w_avg.abs().max() > 0  # tracked, not averaged twice
+    z = torch.from_numpy(np.random.default_rng(3).standard_normal((4, 256))).float()
+    with torch.no_grad():
+        played = generator.synthesis(generator.mapping(z))
+        assert torch.equal(played, trainer.g_ema(z)) and played.abs().max() > 0.01
+        rng = torch.Generator().manual_seed(0)
+        assert not torch.equal(trainer.g(z, rng), trainer.g(z, rng))  # fresh noise (and mixing) each call
+        assert torch.equal(trainer.g(z), trainer.g(z))
+    frames = generator.frames(np.zeros((1, 256)))
+    assert frames.shape == (1, 32, 32, 3) and frames.float().std() > 1
 
 
 def test_the_spectral_loss_pulls_a_blurred_image_toward_a_sharp_ones_spectrum():
@@ -108,7 +131,7 @@ def test_unreadable_files_are_counted_and_an_empty_folder_is_one_line(images, tm
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--size", "48"], "--size"), (["--arch", "stylegan2"], "this version trains DCGANs"),
+    (["--size", "48"], "--size"), (["--arch", "gan"], "--arch"), (["--width", "2"], "--width"),
     (["--spectral", "nan"], "--spectral"), (["--batch", "0"], "--batch"), (["--resume"], "no checkpoint to resume"),
 ])
 def test_bad_training_requests_are_one_line(images, tmp_path, args, message):

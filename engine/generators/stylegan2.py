@@ -121,10 +121,14 @@ class StyleGAN2Network(nn.Module):
         prefix = f"conv.{layer}"
         up = layer % 2 == 1
         x = self._modulated_conv(x, w, prefix, demodulate=True, up=up)
-        noise = self.p(f"{prefix}.noise") * self.p(f"{prefix}.noise_strength")  # (R, R)
-        x = x + noise.to(x.dtype)
+        x = x + self.noise(layer, x).to(x.dtype)
         x = F.leaky_relu(x + self.p(f"{prefix}.bias").to(x.dtype)[None, :, None, None], 0.2) * SQRT2
         return self._clamp(x)
+
+    def noise(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        """conv.{layer}'s noise input: the stored map, the same for every frame (a frame depends
+        only on its W); training draws fresh noise instead (engine.train.stylegan2_nets)."""
+        return self.p(f"conv.{layer}.noise") * self.p(f"conv.{layer}.noise_strength")  # (R, R)
 
     def _torgb(self, x: torch.Tensor, w: torch.Tensor, index: int) -> torch.Tensor:
         prefix = f"torgb.{index}"

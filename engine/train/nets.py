@@ -13,14 +13,16 @@ SIZES = (32, 64, 128, 256)
 
 
 class Generator(nn.Module):
-    """z (B, z_dim, 1, 1) -> (B, 3, size, size) in [-1, 1]; its layers under ``main``."""
+    """z (B, z_dim) -> (B, 3, size, size) in [-1, 1]; its layers under ``main``."""
 
     def __init__(self, main: nn.Sequential) -> None:
         super().__init__()
         self.main = main
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.main(z)
+    def forward(self, z: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
+        """``rng`` is there so both architectures train through one call: a DCGAN draws no
+        randomness of its own (StyleGAN2's noise inputs and style mixing do)."""
+        return self.main(z[:, :, None, None])
 
 
 def generator(size: int, z_dim: int = 100, width: int = 64) -> Generator:

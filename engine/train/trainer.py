@@ -1,9 +1,10 @@
-"""`vernissage train`: a DCGAN trained on a folder of images, exported as a model folder.
+"""`vernissage train`: a DCGAN or a StyleGAN2 trained on a folder of images, exported as a model folder.
 
 Steps count generator updates. Each step takes a batch of the cached images (random horizontal
-flips), updates the discriminator (the non-saturating loss, or WGAN-GP with five critic steps a
-generator step and a gradient penalty of 10) and then the generator, optionally with the
-spectral loss of Durall et al. An exponential moving average of the generator's weights (as in
+flips), updates the discriminator (the non-saturating loss, with StyleGAN2's lazy R1 penalty on
+real images every 16 steps for that architecture, or WGAN-GP with five critic steps a generator
+step and a gradient penalty of 10) and then the generator, optionally with the spectral loss of
+Durall et al. An exponential moving average of the generator's weights (as in
 StyleGAN, ramping up to a half-life of about 700 steps) is what gets exported. Every ``every`` steps: a sample grid,
 a checkpoint, and the sample-quality numbers (a Fréchet distance on thumbnails and the spectral
 distance) appended to ``progress.jsonl`` and plotted. A checkpoint holds everything, random
@@ -25,15 +26,18 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from engine.train import stylegan2_nets
 from engine.train.data import ImageSet
 from engine.train.nets import SIZES, discriminator, exported, generator
 from engine.train.report import plot_progress, sample_grid
 from engine.train.spectrum import frechet_distance, spectral_distance, spectral_loss
 
 log = logging.getLogger(__name__)
-Z_DIM = 100
+Z_DIM = 100  # the DCGAN's; a StyleGAN2's comes with its width (engine.train.stylegan2_nets.config)
 EMA = 0.999
 LOSSES = ("ns", "wgan-gp")
+ARCHITECTURES = ("dcgan", "stylegan2")
+R1_EVERY = 16  # StyleGAN2's lazy regularisation: the R1 penalty every 16 steps, weighted 16x
 CHECKPOINT = "checkpoint.pt"
 SAMPLES = 256  # images the quality numbers compare
 
@@ -52,17 +56,33 @@ class Recipe:
     seed: int = 0
     every: int = 200
     arch: str = "dcgan"
+    width: int = 64  # channels at the finest layer, doubling each halving of the size up to 512
+
+    @property
+    def r1_gamma(self) -> float:
+        """StyleGAN2-ADA's rule of thumb for the R1 weight: 0.0002 size^2 / batch."""
+        return 0.0002 * self.size ** 2 / self.batch
 
     def check(self) -> None:
-        if self.arch != "dcgan":
-            raise TrainError(f"--arch {self.arch}: this version trains DCGANs (StyleGAN2 models are imported: "
-                             "vernissage models import)")
+        if self.arch not in ARCHITECTURES:
+            raise TrainError(f"--arch must be dcgan or stylegan2, got {self.arch!r}")
+        if not 4 <= self.width <= 512:
+            raise TrainError(f"--width must be 4 to 512, got {self.width}")
         if self.size not in SIZES:
             raise TrainError(f"--size must be one of {', '.join(map(str, SIZES))}, got {self.size}")
         if self.loss not in LOSSES:
             raise TrainError(f"--loss must be ns or wgan-gp, got {self.loss!r}")
         if not (math.isfinite(self.spectral) and 0.0 <= self.spectral <= 100.0):
             raise TrainError(f"--spectral must be 0 to 100, got {self.spectral}")
+
+
+def default_width(arch: str, size: int, device: torch.device) -> int:
+    """The DCGAN tutorial's 64; for StyleGAN2 the paper's widths on a GPU (64 channels at 256 px,
+    512 from 32 px down), and a net a quarter as wide at 32 px, 1/16 at 256, on a CPU, which
+    learns the gist of a few hundred images in minutes there."""
+    if arch == "dcgan":
+        return 64
+    return min(512, 16384 // size) if device.type == "cuda" else 32
 
 
 class Trainer:
@@ -72,16 +92,28 @@ class Trainer:
         recipe.check()
         self.recipe, self.data, self.device = recipe, data, device
         torch.manual_seed(recipe.seed)
-        self.g = generator(recipe.size, Z_DIM).to(device)
-        self.d = discriminator(recipe.size, batch_norm=recipe.loss == "ns").to(device)
+        self.g: torch.nn.Module
+        if recipe.arch == "stylegan2":
+            self.g = stylegan2_nets.TrainableStyleGAN2(stylegan2_nets.config(recipe.size, recipe.width),
+                                                       torch.Generator().manual_seed(recipe.seed)).to(device)
+            self.d = stylegan2_nets.Discriminator(recipe.size, recipe.width).to(device)
+            self.z_dim = self.g.config.z_dim
+            rate, betas = 0.0025, (0.0, 0.99)  # the paper's, with lazy R1 folded into the critic's
+        else:
+            self.g = generator(recipe.size, Z_DIM, recipe.width).to(device)
+            self.d = discriminator(recipe.size, recipe.width, batch_norm=recipe.loss == "ns").to(device)
+            self.z_dim = Z_DIM
+            rate, betas = 2e-4, (0.5, 0.999)
+        if recipe.loss == "wgan-gp":
+            rate, betas = 1e-4, (0.0, 0.9)
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
-        betas = (0.5, 0.999) if recipe.loss == "ns" else (0.0, 0.9)
-        rate = 2e-4 if recipe.loss == "ns" else 1e-4
-        self.g_opt = torch.optim.Adam(self.g.parameters(), rate, betas=betas)
+        self.g_opt = torch.optim.Adam([t for t in self.g.parameters() if t.requires_grad], rate, betas=betas)
         self.d_opt = torch.optim.Adam(self.d.parameters(), rate, betas=betas)
         self.rng = torch.Generator().manual_seed(recipe.seed + 1)  # batches, flips and noise: saved with the run
+        # StyleGAN2's noise inputs and style mixing, drawn where the network runs: saved too
+        self.device_rng = torch.Generator(device).manual_seed(recipe.seed + 4)
         self.step = 0
-        self.fixed_z = torch.randn(64, Z_DIM, 1, 1, generator=torch.Generator().manual_seed(recipe.seed + 2))
+        self.fixed_z = torch.randn(64, self.z_dim, generator=torch.Generator().manual_seed(recipe.seed + 2))
         self._images = torch.from_numpy(data.images).permute(0, 3, 1, 2).contiguous()  # uint8 (N, 3, S, S)
 
     # --- one step -------------------------------------------------------------------------------
@@ -94,7 +126,10 @@ class Trainer:
         return x.to(self.device)
 
     def _noise(self) -> torch.Tensor:
-        return torch.randn(self.recipe.batch, Z_DIM, 1, 1, generator=self.rng).to(self.device)
+        return torch.randn(self.recipe.batch, self.z_dim, generator=self.rng).to(self.device)
+
+    def _fake(self) -> torch.Tensor:
+        return self.g(self._noise(), self.device_rng)
 
     def _mixed(self) -> torch.autocast:
         """bfloat16 on CUDA (no loss scaling needed), plain float32 on the CPU."""
@@ -107,19 +142,21 @@ class Trainer:
             real = self._real()
             self.d_opt.zero_grad(set_to_none=True)
             with self._mixed():
-                fake = self.g(self._noise()).detach()
+                fake = self._fake().detach()
                 if self.recipe.loss == "ns":
                     ones = torch.ones(len(real), device=self.device)
                     d_loss = (torch.nn.functional.binary_cross_entropy_with_logits(self.d(real).float(), ones)
                               + torch.nn.functional.binary_cross_entropy_with_logits(self.d(fake).float(), 0 * ones))
                 else:
                     d_loss = self.d(fake).float().mean() - self.d(real).float().mean() + 10.0 * self._penalty(real, fake)
+            if self.recipe.arch == "stylegan2" and self.recipe.loss == "ns" and self.step % R1_EVERY == 0:
+                d_loss = d_loss + self._r1(real)
             d_loss.backward()
             self.d_opt.step()
         real = self._real()
         self.g_opt.zero_grad(set_to_none=True)
         with self._mixed():
-            fake = self.g(self._noise())
+            fake = self._fake()
             scores = self.d(fake).float()
             if self.recipe.loss == "ns":
                 g_loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
@@ -132,11 +169,22 @@ class Trainer:
         with torch.no_grad():  # the average ramps up (as StyleGAN's does), so a short run exports a trained net
             decay = min(EMA, (1.0 + self.step) / (10.0 + self.step))
             for average, current in zip(self.g_ema.parameters(), self.g.parameters()):
-                average.lerp_(current, 1.0 - decay)
+                if current.requires_grad:
+                    average.lerp_(current, 1.0 - decay)
+                else:  # StyleGAN2's average W: a running mean already
+                    average.copy_(current)
             for average, current in zip(self.g_ema.buffers(), self.g.buffers()):
                 average.copy_(current)
         self.step += 1
         return {"d": d_loss.item(), "g": g_loss.item(), "spectral": spec.item()}
+
+    def _r1(self, real: torch.Tensor) -> torch.Tensor:
+        """The R1 penalty, gamma/2 E|grad D(real)|^2, weighted for being taken every 16th step
+        (in float32: a second derivative of bfloat16 scores is mostly rounding)."""
+        real = real.detach().requires_grad_(True)
+        with torch.autocast(self.device.type, enabled=False):
+            grad, = torch.autograd.grad(self.d(real).float().sum(), real, create_graph=True)
+        return grad.square().sum(dim=[1, 2, 3]).mean() * (self.recipe.r1_gamma / 2 * R1_EVERY)
 
     def _penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         mix = torch.rand(len(real), 1, 1, 1, generator=self.rng).to(self.device)
@@ -149,7 +197,7 @@ class Trainer:
     @torch.no_grad()
     def samples(self, count: int = SAMPLES) -> np.ndarray:
         """(count, S, S, 3) uint8 from the averaged generator, the same z every time."""
-        z = torch.randn(count, Z_DIM, 1, 1, generator=torch.Generator().manual_seed(self.recipe.seed + 3))
+        z = torch.randn(count, self.z_dim, generator=torch.Generator().manual_seed(self.recipe.seed + 3))
         out = torch.cat([self.g_ema(part.to(self.device)) for part in z.split(64)])
         return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
@@ -162,7 +210,8 @@ class Trainer:
     def state(self) -> dict:
         return {"recipe": asdict(self.recipe), "step": self.step, "g": self.g.state_dict(), "d": self.d.state_dict(),
                 "g_ema": self.g_ema.state_dict(), "g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(),
-                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state()}
+                "rng": self.rng.get_state(), "device_rng": self.device_rng.get_state(),
+                "torch_rng": torch.get_rng_state()}
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -183,20 +232,22 @@ class Trainer:
         for name in ("g", "d", "g_ema", "g_opt", "d_opt"):
             getattr(self, name).load_state_dict(state[name])
         self.rng.set_state(state["rng"])
+        self.device_rng.set_state(state["device_rng"])
         torch.set_rng_state(state["torch_rng"])
         self.step = int(state["step"])
 
     def export(self, folder: Path, name: str, history: list[dict]) -> None:
         """The averaged generator as a model folder: safetensors and a card with the recipe."""
-        save_file(exported(self.g_ema), str(folder / "generator.safetensors"))
+        tensors = self.g_ema.tensors() if self.recipe.arch == "stylegan2" else exported(self.g_ema)
+        save_file(tensors, str(folder / "generator.safetensors"))
         last = history[-1] if history else self.quality()
         r = self.recipe
         card = [
             f"# Model card written by `vernissage train` on {dt.date.today().isoformat()}.",
-            f'name = "{name}"', 'architecture = "dcgan"', f"latent_dim = {Z_DIM}", f"resolution = {r.size}",
+            f'name = "{name}"', f'architecture = "{r.arch}"', f"latent_dim = {self.z_dim}", f"resolution = {r.size}",
             "output_range = [-1.0, 1.0]", 'weights = "generator.safetensors"', "",
             "[training]", f"steps = {self.step}", f"batch = {r.batch}", f'loss = "{r.loss}"', f"spectral = {r.spectral}",
-            f"seed = {r.seed}", "ema = 0.999", f"frechet_thumb8 = {last['frechet_thumb8']}",
+            f"width = {r.width}", f"seed = {r.seed}", "ema = 0.999", f"frechet_thumb8 = {last['frechet_thumb8']}",
             f"spectral_distance = {last['spectral_distance']}", "",
             "[training_data]", f'summary = "{self.data.summary()}"',
             'note = "describe what the images are and the terms they may be used under here"', "",
