@@ -46,6 +46,7 @@ class TrainableStyleGAN2(StyleGAN2Network):
     def __init__(self, cfg: StyleGAN2Config, generator: torch.Generator) -> None:
         raw, self.gains = _initial(cfg, generator)
         super().__init__(cfg, raw)
+        self._rng: torch.Generator | None = None  # set for the length of a training forward pass
         for name in raw:
             self.params[name.replace(".", "__")].requires_grad_(not _fixed(name))
 
@@ -77,10 +78,9 @@ class TrainableStyleGAN2(StyleGAN2Network):
             self._rng = None
 
     def noise(self, layer: int, x: torch.Tensor) -> torch.Tensor:
-        rng = getattr(self, "_rng", None)
-        if rng is None:
+        if self._rng is None:
             return super().noise(layer, x)
-        fresh = torch.randn((x.shape[0], 1, x.shape[2], x.shape[3]), generator=rng, device=rng.device)
+        fresh = torch.randn((x.shape[0], 1, x.shape[2], x.shape[3]), generator=self._rng, device=self._rng.device)
         return fresh * self.p(f"conv.{layer}.noise_strength")
 
 
