@@ -252,18 +252,23 @@ def test_live_steering_over_osc_replays_bit_identically(tmp_path, generator):
 
 # --- morphs in W ----------------------------------------------------------------------------------
 
+def _w_timeline(tmp_path: Path, fixture: str, show_lines: str, cue: str) -> tuple:
+    """A StyleGAN2 fixture and the timeline of a one-cue show on it (``show_lines`` under [show])."""
+    from engine.loop.program import show_timeline
+    from engine.show import load_show
+
+    sg2 = load_generator(FIXTURES / fixture, device="cpu")
+    path = tmp_path / "w.toml"
+    path.write_text(f'[show]\nmodel = "{FIXTURES / fixture}"\n{show_lines}[[cue]]\n{cue}space = "w"\n')
+    return sg2, show_timeline(load_show(path), sg2)
+
+
 @pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"StyleGAN2 fixtures not found at {FIXTURES}")
 def test_a_stylegan2_morph_in_w_passes_through_each_face_and_loops_exactly(tmp_path):
     from engine.latent import latent_from_seed
     from engine.loop.generation import generate_images
-    from engine.loop.program import show_timeline
-    from engine.show import load_show
 
-    sg2 = load_generator(FIXTURES / "rosinality_64.pt", device="cpu")
-    path = tmp_path / "w.toml"
-    path.write_text(f'[show]\nmodel = "{FIXTURES / "rosinality_64.pt"}"\n[[cue]]\nkind = "morph"\n'
-                    f'faces = [1, 2, 3]\nhold = 0.5\nmorph = 1.0\nspace = "w"\n')
-    timeline = show_timeline(load_show(path), sg2)
+    sg2, timeline = _w_timeline(tmp_path, "rosinality_64.pt", "", 'kind = "morph"\nfaces = [1, 2, 3]\nhold = 0.5\nmorph = 1.0\n')
     z = [latent_from_seed(seed, sg2.z_dim) for seed in (1, 2, 3)]
     for k, t in enumerate((0.0, 1.5, 3.0)):  # each face held at its slot's start
         face = timeline(t).faces[0][0]
@@ -295,14 +300,8 @@ def test_a_morph_in_w_is_refused_for_a_dcgan_by_check_and_render(tmp_path):
 @pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"StyleGAN2 fixtures not found at {FIXTURES}")
 def test_a_stylegan2_wander_in_w_blends_the_control_faces_w_smoothly(tmp_path):
     from engine.latent import Wander
-    from engine.loop.program import show_timeline
-    from engine.show import load_show
 
-    sg2 = load_generator(FIXTURES / "nvidia_64.pkl", device="cpu")
-    path = tmp_path / "w.toml"
-    path.write_text(f'[show]\nmodel = "{FIXTURES / "nvidia_64.pkl"}"\nseed = 4\n[[cue]]\nkind = "wander"\n'
-                    f'speed = 0.5\nspace = "w"\n')
-    timeline = show_timeline(load_show(path), sg2)
+    sg2, timeline = _w_timeline(tmp_path, "nvidia_64.pkl", "seed = 4\n", 'kind = "wander"\nspeed = 0.5\n')
     walk = Wander(4, sg2.z_dim, 0.5)
     with torch.inference_mode():
         controls = {k: sg2.mapping(sg2.to_tensor(walk.control(k)))[0, 0].double().numpy() for k in range(-1, 4)}
@@ -317,14 +316,7 @@ def test_a_stylegan2_wander_in_w_blends_the_control_faces_w_smoothly(tmp_path):
 
 @pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"StyleGAN2 fixtures not found at {FIXTURES}")
 def test_a_stylegan2_loop_in_w_is_exact(tmp_path):
-    from engine.loop.program import show_timeline
-    from engine.show import load_show
-
-    sg2 = load_generator(FIXTURES / "rosinality_64.pt", device="cpu")
-    path = tmp_path / "w.toml"
-    path.write_text(f'[show]\nmodel = "{FIXTURES / "rosinality_64.pt"}"\n[[cue]]\nkind = "loop"\nperiod = 6\n'
-                    f'space = "w"\n')
-    timeline = show_timeline(load_show(path), sg2)
+    _, timeline = _w_timeline(tmp_path, "rosinality_64.pt", "", 'kind = "loop"\nperiod = 6\n')
     first, again = timeline(0.0).faces[0][0], timeline(6.0).faces[0][0]
     assert first.space == "w" and np.array_equal(first.latent, again.latent)  # the period closes exactly
     ends = np.stack([timeline(t).faces[0][0].latent for t in (5.98, 5.99, 6.0, 6.01, 6.02)])
