@@ -1,7 +1,10 @@
-"""Test helpers: decode video files back into frames with PyAV."""
+"""Test helpers: decode video files back into frames with PyAV; a live performance over OSC and its replay."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -38,3 +41,31 @@ def assert_replay_matches(performance, live_dir: Path, replay_dir: Path) -> None
         assert np.array_equal(np.asarray(Image.open(live_file)), np.asarray(Image.open(replay_files[tick]))), tick
         compared += 1
     assert compared >= 0.9 * performance.end
+
+
+def perform_and_replay(folder: Path, play: list[str], messages: list[tuple[str, list]], gap: float):
+    """``vernissage play --headless PLAY...`` recorded and logged while ``messages`` arrive over
+    real OSC ``gap`` s apart, then ``render --replay`` of its log, checked frame for frame with
+    :func:`assert_replay_matches`. Returns the performance read back and the player's stderr."""
+    from engine.inputs.osc_client import free_udp_port, send, wait_for_show
+    from engine.inputs.performance_log import read_performance
+
+    port = free_udp_port()
+    log_path, live_dir, replay_dir = folder / "show.jsonl", folder / "live", folder / "replay"
+    player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", "--headless", *play, "--osc", str(port),
+                               "--record", str(live_dir), "--performance-log", str(log_path)],
+                              stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+    try:
+        assert wait_for_show(port, lambda: player.poll() is None), "the player did not start"
+        for address, args in messages:
+            send(address, args, port=port)
+            time.sleep(gap)
+    finally:
+        _, errors = player.communicate(timeout=60)
+    assert player.returncode == 0, errors
+    replayed = subprocess.run([sys.executable, "-m", "engine.cli", "render", "--replay", str(log_path), "-o",
+                               str(replay_dir)], capture_output=True, text=True, timeout=300, check=False)
+    assert replayed.returncode == 0, replayed.stderr
+    performance = read_performance(log_path)
+    assert_replay_matches(performance, live_dir, replay_dir)
+    return performance, errors

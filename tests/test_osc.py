@@ -23,7 +23,7 @@ from engine.loop.show_loader import ShowLoader
 from engine.loop.show_state import CommandRefused, ShowState
 from engine.loop.tempo import Tempo
 from engine.show import Timeline, load_show
-from helpers import assert_replay_matches
+from helpers import perform_and_replay
 from tests.osc_harness import LivePlayer, bundle, message
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -366,36 +366,12 @@ def test_fuzzed_packets_never_stop_the_show(tmp_path, generator):
 
 def test_a_live_performance_replays_to_identical_frames(tmp_path):
     """play --headless under OSC, then render --replay: every frame shown as planned is identical."""
-    import subprocess
-    import sys
-
-    from engine.inputs.osc_client import free_udp_port, send, wait_for_show
-    from engine.inputs.performance_log import read_performance
-
-    port = free_udp_port()
-    log_path, live_dir, replay_dir = tmp_path / "show.jsonl", tmp_path / "live", tmp_path / "replay"
-    player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", "--headless", "--walk", "wander",
-                               "--size", "96x96", "--fps", "20", "--duration", "6", "--osc", str(port),
-                               "--record", str(live_dir), "--performance-log", str(log_path)],
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        assert wait_for_show(port, lambda: player.poll() is None), "the player did not start"
-        for address, args in [("/vernissage/render/fade", [0.5]), ("/vernissage/walk/seed", [3]),
-                              ("/vernissage/render/grain", [0.4]), ("/vernissage/morph/to", [7, 0.5]),
-                              ("/vernissage/latent/truncation", [0.6]), ("/vernissage/show/pause", [1]),
-                              ("/vernissage/show/pause", [0]), ("/vernissage/walk/rate", [2.0]),
-                              ("/vernissage/render/fade", [0.0])]:
-            send(address, args, port=port)
-            time.sleep(0.25)
-    finally:
-        _, errors = player.communicate(timeout=60)
-    assert player.returncode == 0, errors
-    replayed = subprocess.run([sys.executable, "-m", "engine.cli", "render", "--replay", str(log_path),
-                               "-o", str(replay_dir)], capture_output=True, text=True)
-    assert replayed.returncode == 0, replayed.stderr
-    performance = read_performance(log_path)
+    performance, _ = perform_and_replay(
+        tmp_path, ["--walk", "wander", "--size", "96x96", "--fps", "20", "--duration", "6"],
+        [("/vernissage/render/fade", [0.5]), ("/vernissage/walk/seed", [3]), ("/vernissage/render/grain", [0.4]),
+         ("/vernissage/morph/to", [7, 0.5]), ("/vernissage/latent/truncation", [0.6]), ("/vernissage/show/pause", [1]),
+         ("/vernissage/show/pause", [0]), ("/vernissage/walk/rate", [2.0]), ("/vernissage/render/fade", [0.0])], 0.25)
     assert len(performance.commands) == 9
-    assert_replay_matches(performance, live_dir, replay_dir)
 
 
 def test_hundreds_of_senders_subscribe_while_feedback_broadcasts(tmp_path, generator):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from engine.generators.loading import load_generator
 from engine.latent.steering import Axis, Steering, steer_on_shell
 from engine.latent.directions import DirectionsError, load_directions
 from engine.steer.directions import _reading_weights, find_directions
-from helpers import assert_replay_matches
+from helpers import perform_and_replay
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "stylegan2"
@@ -220,34 +219,15 @@ def test_a_show_with_steer_renders_steered_faces(tmp_path, generator):
 
 
 def test_live_steering_over_osc_replays_bit_identically(tmp_path, generator):
-    from engine.inputs.osc_client import free_udp_port, send, wait_for_show
-    from engine.inputs.performance_log import read_performance
-
     show = _steered_show(tmp_path, generator, "smile = 1")
-    port = free_udp_port()
-    log_path, live_dir, replay_dir = tmp_path / "show.jsonl", tmp_path / "live", tmp_path / "replay"
-    player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", str(show), "--headless", "--fps", "20",
-                               "--duration", "6", "--osc", str(port), "--record", str(live_dir),
-                               "--performance-log", str(log_path)], stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        assert wait_for_show(port, lambda: player.poll() is None), "the player did not start"
-        for address, args in [("/vernissage/steer/smile", [2.5]), ("/vernissage/steer/0", [-3.0]),
-                              ("/vernissage/steer/nosuchaxis", [1.0]), ("/vernissage/steer/1", [float("nan")]),
-                              ("/vernissage/steer/2", [1e9]), ("/vernissage/steer/../../x", [1.0]),
-                              ("/vernissage/steer/smile", [0.0])]:
-            send(address, args, port=port)
-            time.sleep(0.4)
-    finally:
-        _, errors = player.communicate(timeout=60)
-    assert player.returncode == 0, errors
+    performance, errors = perform_and_replay(
+        tmp_path, [str(show), "--fps", "20", "--duration", "6"],
+        [("/vernissage/steer/smile", [2.5]), ("/vernissage/steer/0", [-3.0]), ("/vernissage/steer/nosuchaxis", [1.0]),
+         ("/vernissage/steer/1", [float("nan")]), ("/vernissage/steer/2", [1e9]), ("/vernissage/steer/../../x", [1.0]),
+         ("/vernissage/steer/smile", [0.0])], 0.4)
     assert "no steering axis 'nosuchaxis'" in errors and "Traceback" not in errors
-    performance = read_performance(log_path)
     assert [c.command.fader for c in performance.commands] == ["/vernissage/steer/smile", "/vernissage/steer/0",
                                                                "/vernissage/steer/smile"]
-    replayed = subprocess.run([sys.executable, "-m", "engine.cli", "render", "--replay", str(log_path), "-o",
-                               str(replay_dir)], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert replayed.returncode == 0, replayed.stderr
-    assert_replay_matches(performance, live_dir, replay_dir)
 
 
 # --- morphs in W ----------------------------------------------------------------------------------
