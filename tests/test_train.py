@@ -166,3 +166,34 @@ def test_spectrum_of_a_model_against_real_images(images, tmp_path):
     assert len(numbers["generated"]["mean"]) == len(numbers["real"]["mean"]) == 33  # radii 0..32 of 64 px
     assert numbers["spectral_distance"] > 0 and numbers["real"]["images"] == 40
     assert (tmp_path / "s.png").stat().st_size > 1000
+
+
+def test_the_path_length_penalty_evens_out_how_far_a_step_in_w_moves_the_picture():
+    """StyleGAN2's path-length penalty alone, 30 Adam steps: the per-face path lengths |J_w^T y|
+    spread less about their mean (measured 0.157 -> 0.101 of it), and the expected length
+    follows the measured ones from 0."""
+    from engine.train import stylegan2_nets
+
+    g = stylegan2_nets.TrainableStyleGAN2(stylegan2_nets.config(32, 8), torch.Generator().manual_seed(0))
+    z = torch.randn(16, g.config.z_dim, generator=torch.Generator().manual_seed(2))
+
+    def spread() -> float:
+        ws = g.styles(z).detach().requires_grad_(True)
+        image = g.draw(ws)
+        lengths = []
+        for i in range(16):
+            probe = torch.randn(image.shape, generator=torch.Generator().manual_seed(100 + i)) / 32
+            grad, = torch.autograd.grad((image * probe).sum(), ws, retain_graph=True)
+            lengths.append(grad.square().sum(dim=2).mean(dim=1).sqrt())
+        per_face = torch.stack(lengths).mean(dim=0)
+        return float(per_face.std() / per_face.mean())
+
+    before, expected, rng = spread(), torch.zeros(()), torch.Generator().manual_seed(1)
+    optimiser = torch.optim.Adam([t for t in g.parameters() if t.requires_grad], 0.002, betas=(0.0, 0.99))
+    for _ in range(30):
+        optimiser.zero_grad()
+        penalty = stylegan2_nets.path_length_penalty(g, z, rng, expected)
+        assert torch.isfinite(penalty)
+        penalty.backward()
+        optimiser.step()
+    assert spread() < 0.8 * before and expected > 0.05

@@ -7,6 +7,10 @@ playing in two ways, both switched on by passing a random generator to ``forward
 per-pixel noise instead of the stored maps, and style mixing (two faces' W, swapped at a
 random layer, nine batches in ten). The discriminator is the paper's residual one with a
 minibatch standard deviation at 4 px.
+
+Path-length regularisation (the paper's, every 4 steps) keeps a step in W the same size of change
+in the picture wherever it is taken: what makes a walk through W look even, which is what this
+engine plays.
 """
 
 from __future__ import annotations
@@ -23,20 +27,7 @@ from engine.generators.stylegan2 import SQRT2, StyleGAN2Config, StyleGAN2Network
 MAPPING_LR = 0.01  # the mapping network learns 100x slower (the paper's lr multiplier)
 W_AVG_BETA = 0.995  # the moving average of W that truncation pulls toward
 MIXING = 0.9
-MAX_CHANNELS = 512
-
-
-def channels_at(resolution: int, size: int, width: int) -> int:
-    """``width`` channels at the output size, doubling each halving of the resolution, up to 512."""
-    return min(MAX_CHANNELS, width * size // resolution)
-
-
-def config(size: int, width: int) -> StyleGAN2Config:
-    """z and W of 512 and eight mapping layers for the paper's widths; 256 and two for small nets."""
-    latent = 512 if width * size >= 8192 else 256
-    resolutions = [4] + [r for r in (8, 16, 32, 64, 128, 256, 512, 1024) if r <= size for _ in range(2)]
-    return StyleGAN2Config(z_dim=latent, w_dim=latent, mapping_layers=8 if latent == 512 else 2,
-                           resolution=size, channels=tuple(channels_at(r, size, width) for r in resolutions))
+PL_DECAY = 0.01  # how fast the expected path length follows the measured one
 
 
 class TrainableStyleGAN2(StyleGAN2Network):
@@ -62,7 +53,10 @@ class TrainableStyleGAN2(StyleGAN2Network):
     def forward(self, z: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
         """(B, z_dim) -> (B, 3, R, R); with ``rng`` as in training (fresh noise, style mixing,
         the average W tracked), without it exactly as the engine plays the exported model."""
-        self._rng = rng
+        return self.draw(self.styles(z, rng), rng)
+
+    def styles(self, z: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
+        """(B, z_dim) -> (B, num_ws, w_dim); with ``rng``, two faces' W mixed at a random layer."""
         w = self.mapping(z)
         ws = w[:, None, :].repeat(1, self.config.num_ws, 1)
         if rng is not None:
@@ -72,6 +66,11 @@ class TrainableStyleGAN2(StyleGAN2Network):
                 cutoff = int(torch.randint(1, self.config.num_ws, (), generator=rng, device=rng.device))
                 other = torch.randn(z.shape, generator=rng, device=rng.device)
                 ws[:, cutoff:] = self.mapping(other)[:, None, :]
+        return ws
+
+    def draw(self, ws: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
+        """(B, num_ws, w_dim) -> (B, 3, R, R); with ``rng``, fresh noise instead of the stored maps."""
+        self._rng = rng
         try:
             return self.synthesis(ws)
         finally:
@@ -82,6 +81,36 @@ class TrainableStyleGAN2(StyleGAN2Network):
             return super().noise(layer, x)
         fresh = torch.randn((x.shape[0], 1, x.shape[2], x.shape[3]), generator=self._rng, device=self._rng.device)
         return fresh * self.p(f"conv.{layer}.noise_strength")
+
+
+def path_length_penalty(g: TrainableStyleGAN2, z: torch.Tensor, rng: torch.Generator,
+                        expected: torch.Tensor) -> torch.Tensor:
+    """(|J_w^T y| - a)^2 over a batch, y random images of unit variance per pixel, J the
+    Jacobian of the image with respect to W, and ``a`` (``expected``, updated in place) the
+    running mean of those lengths: every direction in W moves the picture about equally."""
+    ws = g.styles(z, rng)
+    image = g.draw(ws, rng)
+    pixels = image.shape[2] * image.shape[3]
+    probe = torch.randn(image.shape, generator=rng, device=rng.device) / math.sqrt(pixels)
+    grad, = torch.autograd.grad((image * probe).sum(), ws, create_graph=True)
+    lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()  # (B,)
+    with torch.no_grad():
+        expected.lerp_(lengths.mean().detach(), PL_DECAY)
+    return (lengths - expected).square().mean()
+MAX_CHANNELS = 512
+
+
+def channels_at(resolution: int, size: int, width: int) -> int:
+    """``width`` channels at the output size, doubling each halving of the resolution, up to 512."""
+    return min(MAX_CHANNELS, width * size // resolution)
+
+
+def config(size: int, width: int) -> StyleGAN2Config:
+    """z and W of 512 and eight mapping layers for the paper's widths; 256 and two for small nets."""
+    latent = 512 if width * size >= 8192 else 256
+    resolutions = [4] + [r for r in (8, 16, 32, 64, 128, 256, 512, 1024) if r <= size for _ in range(2)]
+    return StyleGAN2Config(z_dim=latent, w_dim=latent, mapping_layers=8 if latent == 512 else 2,
+                           resolution=size, channels=tuple(channels_at(r, size, width) for r in resolutions))
 
 
 def _fixed(name: str) -> bool:

@@ -3,8 +3,8 @@
 Steps count generator updates. Each step takes a batch of the cached images (random horizontal
 flips), updates the discriminator (the non-saturating loss, with StyleGAN2's lazy R1 penalty on
 real images every 16 steps for that architecture, or WGAN-GP with five critic steps a generator
-step and a gradient penalty of 10) and then the generator, optionally with the spectral loss of
-Durall et al. An exponential moving average of the generator's weights (as in
+step and a gradient penalty of 10) and then the generator (a StyleGAN2's with its path-length
+penalty every 4 steps), optionally with the spectral loss of Durall et al. An exponential moving average of the generator's weights (as in
 StyleGAN, ramping up to a half-life of about 700 steps) is what gets exported. Every ``every`` steps: a sample grid,
 a checkpoint, and the sample-quality numbers (a Fréchet distance on thumbnails and the spectral
 distance) appended to ``progress.jsonl`` and plotted. A checkpoint holds everything, random
@@ -38,6 +38,7 @@ EMA = 0.999
 LOSSES = ("ns", "wgan-gp")
 ARCHITECTURES = ("dcgan", "stylegan2")
 R1_EVERY = 16  # StyleGAN2's lazy regularisation: the R1 penalty every 16 steps, weighted 16x
+PL_EVERY, PL_WEIGHT = 4, 2.0  # and the path-length penalty every 4 steps, on half a batch
 CHECKPOINT = "checkpoint.pt"
 SAMPLES = 256  # images the quality numbers compare
 
@@ -112,6 +113,7 @@ class Trainer:
         self.rng = torch.Generator().manual_seed(recipe.seed + 1)  # batches, flips and noise: saved with the run
         # StyleGAN2's noise inputs and style mixing, drawn where the network runs: saved too
         self.device_rng = torch.Generator(device).manual_seed(recipe.seed + 4)
+        self.pl_mean = torch.zeros((), device=device)  # StyleGAN2's expected path length
         self.step = 0
         self.fixed_z = torch.randn(64, self.z_dim, generator=torch.Generator().manual_seed(recipe.seed + 2))
         self._images = torch.from_numpy(data.images).permute(0, 3, 1, 2).contiguous()  # uint8 (N, 3, S, S)
@@ -164,7 +166,7 @@ class Trainer:
                 g_loss = -scores.mean()
         # the spectrum in float32 (FFTs of bfloat16 would lose the high frequencies it is about)
         spec = spectral_loss(fake.float(), real) if self.recipe.spectral > 0 else torch.zeros((), device=self.device)
-        (g_loss + self.recipe.spectral * spec).backward()
+        (g_loss + self.recipe.spectral * spec + self._path_length()).backward()
         self.g_opt.step()
         with torch.no_grad():  # the average ramps up (as StyleGAN's does), so a short run exports a trained net
             decay = min(EMA, (1.0 + self.step) / (10.0 + self.step))
@@ -177,6 +179,16 @@ class Trainer:
                 average.copy_(current)
         self.step += 1
         return {"d": d_loss.item(), "g": g_loss.item(), "spectral": spec.item()}
+
+    def _path_length(self) -> torch.Tensor:
+        """StyleGAN2's path-length penalty on half a batch, every 4th step, weighted for it (in
+        float32, as R1); zero for a DCGAN and between those steps."""
+        if self.recipe.arch != "stylegan2" or self.step % PL_EVERY:
+            return torch.zeros((), device=self.device)
+        z = torch.randn(max(1, self.recipe.batch // 2), self.z_dim, generator=self.rng).to(self.device)
+        with torch.autocast(self.device.type, enabled=False):
+            penalty = stylegan2_nets.path_length_penalty(self.g, z, self.device_rng, self.pl_mean)
+        return penalty * (PL_WEIGHT * PL_EVERY)
 
     def _r1(self, real: torch.Tensor) -> torch.Tensor:
         """The R1 penalty, gamma/2 E|grad D(real)|^2, weighted for being taken every 16th step
@@ -210,7 +222,7 @@ class Trainer:
     def state(self) -> dict:
         return {"recipe": asdict(self.recipe), "step": self.step, "g": self.g.state_dict(), "d": self.d.state_dict(),
                 "g_ema": self.g_ema.state_dict(), "g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(),
-                "rng": self.rng.get_state(), "device_rng": self.device_rng.get_state(),
+                "rng": self.rng.get_state(), "device_rng": self.device_rng.get_state(), "pl_mean": self.pl_mean,
                 "torch_rng": torch.get_rng_state()}
 
     def save(self, folder: Path) -> None:
@@ -233,6 +245,7 @@ class Trainer:
             getattr(self, name).load_state_dict(state[name])
         self.rng.set_state(state["rng"])
         self.device_rng.set_state(state["device_rng"])
+        self.pl_mean.copy_(state["pl_mean"])
         torch.set_rng_state(state["torch_rng"])
         self.step = int(state["step"])
 
@@ -247,7 +260,8 @@ class Trainer:
             f'name = "{name}"', f'architecture = "{r.arch}"', f"latent_dim = {self.z_dim}", f"resolution = {r.size}",
             "output_range = [-1.0, 1.0]", 'weights = "generator.safetensors"', "",
             "[training]", f"steps = {self.step}", f"batch = {r.batch}", f'loss = "{r.loss}"', f"spectral = {r.spectral}",
-            f"width = {r.width}", f"seed = {r.seed}", "ema = 0.999", f"frechet_thumb8 = {last['frechet_thumb8']}",
+            f"width = {r.width}", f"seed = {r.seed}", "ema = 0.999",
+            *([f"r1_gamma = {r.r1_gamma:g}", f"path_length_weight = {PL_WEIGHT}"] if r.arch == "stylegan2" else []), f"frechet_thumb8 = {last['frechet_thumb8']}",
             f"spectral_distance = {last['spectral_distance']}", "",
             "[training_data]", f'summary = "{self.data.summary()}"',
             'note = "describe what the images are and the terms they may be used under here"', "",
