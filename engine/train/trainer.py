@@ -4,11 +4,12 @@ Steps count generator updates. Each step takes a batch of the cached images (ran
 flips), updates the discriminator (the non-saturating loss, with StyleGAN2's lazy R1 penalty on
 real images every 16 steps for that architecture, or WGAN-GP with five critic steps a generator
 step and a gradient penalty of 10) and then the generator (a StyleGAN2's with its path-length
-penalty every 4 steps), optionally with the spectral loss of Durall et al. An exponential moving average of the generator's weights (as in
-StyleGAN, ramping up to a half-life of about 700 steps) is what gets exported. Every ``every`` steps: a sample grid,
-a checkpoint, and the sample-quality numbers (a Fréchet distance on thumbnails and the spectral
-distance) appended to ``progress.jsonl`` and plotted. A checkpoint holds everything, random
-states included, so ``--resume`` continues bit for bit; Ctrl-C saves one and exits.
+penalty every 4 steps), optionally with the spectral loss of Durall et al. An exponential moving
+average of the generator's weights (as in StyleGAN, ramping up to a half-life of about 700 steps)
+is what gets exported. Every ``every`` steps: a sample grid, a checkpoint, and the sample-quality
+numbers (a Fréchet distance on thumbnails and the spectral distance) appended to
+``progress.jsonl`` and plotted. A checkpoint holds everything, random states included, so
+``--resume`` continues bit for bit; Ctrl-C saves one and exits.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class Trainer:
                                                        torch.Generator().manual_seed(recipe.seed)).to(device)
             self.d = stylegan2_nets.Discriminator(recipe.size, recipe.width).to(device)
             self.z_dim = self.g.config.z_dim
-            rate, betas = 0.0025, (0.0, 0.99)  # the paper's, with lazy R1 folded into the critic's
+            rate, betas = 0.0025, (0.0, 0.99)  # the paper's Adam settings
         else:
             self.g = generator(recipe.size, Z_DIM, recipe.width).to(device)
             self.d = discriminator(recipe.size, recipe.width, batch_norm=recipe.loss == "ns").to(device)
