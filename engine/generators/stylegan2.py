@@ -66,6 +66,12 @@ def config_from_tensors(tensors: dict[str, torch.Tensor], conv_clamp: float | No
     )
 
 
+def resample_filter() -> torch.Tensor:
+    """StyleGAN's [1, 3, 3, 1] filter as the 4x4 kernel (sum 1) that up- and downsampling blur with."""
+    taps = torch.tensor([1.0, 3.0, 3.0, 1.0])
+    return torch.outer(taps, taps) / taps.sum() ** 2
+
+
 def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int, pad: tuple[int, int], gain: float) -> torch.Tensor:
     """Upsample by zero insertion, pad (before, after) on both axes, FIR-filter (depthwise)."""
     b, c, h, w = x.shape  # (B, C, H, W)

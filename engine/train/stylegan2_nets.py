@@ -1,4 +1,4 @@
-"""StyleGAN2 networks to train (Karras et al. 2020, config F without path-length regularisation).
+"""StyleGAN2 networks to train (Karras et al. 2020, config F).
 
 The generator *is* the engine's :class:`StyleGAN2Network`, whose forward pass plays every
 StyleGAN2 model, with its canonical tensors made trainable: what trains is what plays, and
@@ -6,11 +6,9 @@ export is only folding each tensor's equalised-learning-rate gain in. Training d
 playing in two ways, both switched on by passing a random generator to ``forward``: fresh
 per-pixel noise instead of the stored maps, and style mixing (two faces' W, swapped at a
 random layer, nine batches in ten). The discriminator is the paper's residual one with a
-minibatch standard deviation at 4 px.
-
-Path-length regularisation (the paper's, every 4 steps) keeps a step in W the same size of change
-in the picture wherever it is taken: what makes a walk through W look even, which is what this
-engine plays.
+minibatch standard deviation at 4 px. The path-length penalty (the trainer applies it every 4
+steps) keeps a step in W the same size of change in the picture wherever it is taken: what makes
+a walk through W look even, which is what this engine plays.
 """
 
 from __future__ import annotations
@@ -22,12 +20,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.generators.stylegan2 import SQRT2, StyleGAN2Config, StyleGAN2Network, upfirdn2d
+from engine.generators.stylegan2 import SQRT2, StyleGAN2Config, StyleGAN2Network, resample_filter, upfirdn2d
 
 MAPPING_LR = 0.01  # the mapping network learns 100x slower (the paper's lr multiplier)
 W_AVG_BETA = 0.995  # the moving average of W that truncation pulls toward
 MIXING = 0.9
 PL_DECAY = 0.01  # how fast the expected path length follows the measured one
+MAX_CHANNELS = 512
+
+
+def channels_at(resolution: int, size: int, width: int) -> int:
+    """``width`` channels at the output size, doubling each halving of the resolution, up to 512."""
+    return min(MAX_CHANNELS, width * size // resolution)
+
+
+def config(size: int, width: int) -> StyleGAN2Config:
+    """z and W of 512 and eight mapping layers for the paper's widths; 256 and two for small nets."""
+    latent = 512 if width * size >= 8192 else 256
+    resolutions = [4] + [r for r in (8, 16, 32, 64, 128, 256, 512, 1024) if r <= size for _ in range(2)]
+    return StyleGAN2Config(z_dim=latent, w_dim=latent, mapping_layers=8 if latent == 512 else 2,
+                           resolution=size, channels=tuple(channels_at(r, size, width) for r in resolutions))
 
 
 class TrainableStyleGAN2(StyleGAN2Network):
@@ -47,8 +59,8 @@ class TrainableStyleGAN2(StyleGAN2Network):
         return tensor * gain if gain != 1.0 else tensor
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        return {key.replace("__", "."): self.p(key.replace("__", ".")).detach().float().cpu().contiguous()
-                for key in self.params}
+        names = (key.replace("__", ".") for key in self.params)
+        return {name: self.p(name).detach().float().cpu().contiguous() for name in names}
 
     def forward(self, z: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
         """(B, z_dim) -> (B, 3, R, R); with ``rng`` as in training (fresh noise, style mixing,
@@ -97,20 +109,6 @@ def path_length_penalty(g: TrainableStyleGAN2, z: torch.Tensor, rng: torch.Gener
     with torch.no_grad():
         expected.lerp_(lengths.mean().detach(), PL_DECAY)
     return (lengths - expected).square().mean()
-MAX_CHANNELS = 512
-
-
-def channels_at(resolution: int, size: int, width: int) -> int:
-    """``width`` channels at the output size, doubling each halving of the resolution, up to 512."""
-    return min(MAX_CHANNELS, width * size // resolution)
-
-
-def config(size: int, width: int) -> StyleGAN2Config:
-    """z and W of 512 and eight mapping layers for the paper's widths; 256 and two for small nets."""
-    latent = 512 if width * size >= 8192 else 256
-    resolutions = [4] + [r for r in (8, 16, 32, 64, 128, 256, 512, 1024) if r <= size for _ in range(2)]
-    return StyleGAN2Config(z_dim=latent, w_dim=latent, mapping_layers=8 if latent == 512 else 2,
-                           resolution=size, channels=tuple(channels_at(r, size, width) for r in resolutions))
 
 
 def _fixed(name: str) -> bool:
@@ -150,8 +148,7 @@ def _initial(cfg: StyleGAN2Config, generator: torch.Generator) -> tuple[dict[str
         gains[f"{prefix}.weight"] = 1.0 / math.sqrt(inputs)
         _affine(raw, gains, prefix, inputs, cfg.w_dim, normal)
         raw[f"{prefix}.bias"] = torch.zeros(3)
-    taps = torch.tensor([1.0, 3.0, 3.0, 1.0])
-    raw["resample_filter"] = torch.outer(taps, taps) / taps.sum() ** 2
+    raw["resample_filter"] = resample_filter()
     return raw, gains
 
 
@@ -174,8 +171,7 @@ class EqualConv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(outputs)) if bias else None
         self.gain = 1.0 / math.sqrt(inputs * kernel * kernel)
         self.down, self.activate, self.kernel = down, activate, kernel
-        taps = torch.tensor([1.0, 3.0, 3.0, 1.0])
-        self.register_buffer("blur", torch.outer(taps, taps) / taps.sum() ** 2, persistent=False)
+        self.register_buffer("blur", resample_filter(), persistent=False)
 
     def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
         weight = self.weight * self.gain

@@ -13,6 +13,8 @@ import re
 
 import torch
 
+from engine.generators.stylegan2 import resample_filter
+
 DEFAULT_LR_MLP = 0.01
 
 
@@ -45,8 +47,7 @@ def convert(state: dict[str, torch.Tensor], lr_mlp: float = DEFAULT_LR_MLP) -> d
         out[f"torgb.{k}.bias"] = state[f"{name}.bias"].float().reshape(-1)
     for layer in range(len(_layer_names(state))):
         out[f"conv.{layer}.noise"] = state[f"noises.noise_{layer}"].float()[0, 0]
-    kernel = torch.tensor([1.0, 3.0, 3.0, 1.0])
-    out["resample_filter"] = torch.outer(kernel, kernel) / kernel.sum() ** 2
+    out["resample_filter"] = resample_filter()
     return out
 
 
