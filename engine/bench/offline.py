@@ -86,7 +86,7 @@ def run_offline_bench(model: str, size: tuple[int, int], frames: int, json_path:
     """Measure and print every figure; optionally write them as JSON."""
     generator = load_generator(model)
     process.configure(generator.placement, live=False, software_gl=True)
-    print(f"model {generator.card.name} on {generator.placement.describe()}, output {size[0]}x{size[1]}, "
+    print(f"model {generator.card.name} on {generator.describe()}, output {size[0]}x{size[1]}, "
           f"{frames} frames per measurement")
     single = seconds_per_frame(generator, 1, max(frames, 8))
     best, batch = best_seconds_per_frame(generator, frames)

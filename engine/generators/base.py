@@ -19,6 +19,9 @@ from engine.generators.errors import ModelError
 class Generator(ABC):
     """A loaded, ready-to-run generator on one device.
 
+    Code outside ``generators/`` asks what a model can do (``has_w_space``, ``resolutions``,
+    ``reading_weights``), never which family it is.
+
     Attributes:
         card: the model card (name, architecture, licence...).
         placement: device and compute dtype.
@@ -34,6 +37,22 @@ class Generator(ABC):
     w_dim: int
     num_ws: int
     resolution: int
+    has_w_space: bool = True  # False where W is z itself (a DCGAN): walks and directions stay in z
+    resolutions: tuple[int, ...] = ()  # image exits, smallest first, where synthesis can stop early
+
+    def describe(self) -> str:
+        """Where and how synthesis runs, for logs and ``--stats-json``."""
+        return self.placement.describe()
+
+    def use_resolution(self, pixels: int) -> None:
+        """Stop synthesis at the exit of ``pixels``; a model with one exit has only its own."""
+        if pixels != self.resolution:
+            raise ValueError(f"{self.card.name} makes {self.resolution}-px images only")
+
+    def reading_weights(self, slots: tuple[int, int]) -> torch.Tensor:
+        """(units, D): one row per unit that first reads the latent (W slots in ``slots``, or z
+        where there is no W): what SeFa factorises."""
+        raise NotImplementedError(f"no directions for {type(self).__name__} models")
 
     @property
     def device(self) -> torch.device:

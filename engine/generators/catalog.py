@@ -13,13 +13,22 @@ from engine.generators.card import CARD_FILE, ModelCard
 from engine.generators.errors import ModelError
 from engine.resources import bundled
 
-DEFAULT_MODEL = "digiface-dcgan64"
+DEFAULT_MODEL = "default"  # the FFHQ faces where installed, else the bundled DigiFace model
+FACES_MODEL = "mobilestylegan-ffhq"  # `vernissage models install mobilestylegan-ffhq` (install/setup.sh runs it)
+FALLBACK_MODEL = "digiface-dcgan64"  # bundled in the package: there even with no registry
+
+
+def user_models_dir() -> Path:
+    """Where ``models install`` puts models: ``$XDG_DATA_HOME/vernissage/models`` (else ~/.local/share)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "vernissage" / "models"
 
 
 def model_dirs() -> list[Path]:
-    """Where named models are looked up: $VERNISSAGE_MODELS entries, ./models, the bundled models."""
+    """Where named models are looked up: $VERNISSAGE_MODELS entries, ./models, the user's installed
+    models, the bundled models."""
     extra = [Path(p) for p in os.environ.get("VERNISSAGE_MODELS", "").split(os.pathsep) if p]
-    dirs = [*extra, Path.cwd() / "models", bundled("models")]
+    dirs = [*extra, Path.cwd() / "models", user_models_dir(), bundled("models")]
     unique: list[Path] = []
     for d in dirs:
         if d.resolve() not in [u.resolve() for u in unique]:
@@ -39,8 +48,21 @@ def available_models() -> list[ModelCard]:
     return [cards[k] for k in sorted(cards)]
 
 
+def default_model() -> str:
+    """The model "default" names: $VERNISSAGE_DEFAULT_MODEL, else the FFHQ faces where installed,
+    else the bundled DigiFace model."""
+    chosen = os.environ.get("VERNISSAGE_DEFAULT_MODEL")
+    if chosen:
+        return chosen
+    if any((root / FACES_MODEL / CARD_FILE).is_file() for root in model_dirs()):
+        return FACES_MODEL
+    return FALLBACK_MODEL
+
+
 def resolve_model(path_or_name: str | Path) -> Path:
     """A model directory or weights file for a name or path; ModelError if there is none."""
+    if str(path_or_name) == DEFAULT_MODEL:
+        path_or_name = default_model()
     candidate = Path(path_or_name).expanduser()
     if candidate.exists():
         return candidate
@@ -54,13 +76,17 @@ def resolve_model(path_or_name: str | Path) -> Path:
     raise ModelError(path_or_name, f"no such model file or name (available: {names})")
 
 
-def architecture_of(model: str | Path) -> str | None:
-    """The architecture on a model's card ("dcgan", "stylegan2"), None when it has no card."""
+Z_ONLY_ARCHITECTURES = frozenset({"dcgan"})  # families whose W is z itself (Generator.has_w_space False)
+
+
+def has_w_space_of(model: str | Path) -> bool:
+    """Whether a model has a W space, from its card (no weights loaded); True when unknown, so
+    ``check`` leaves the question to the loaded model."""
     try:
         where = resolve_model(model)
-        return ModelCard.read(where / CARD_FILE).architecture if where.is_dir() else None
+        return not where.is_dir() or ModelCard.read(where / CARD_FILE).architecture not in Z_ONLY_ARCHITECTURES
     except ModelError:
-        return None  # latent_dim_of names the problem
+        return True  # latent_dim_of names the problem
 
 
 def latent_dim_of(model: str | Path) -> int | None:

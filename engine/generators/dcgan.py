@@ -31,6 +31,8 @@ def conv_indices(tensors: dict[str, torch.Tensor]) -> list[int]:
 class DCGANGenerator(Generator):
     """DCGAN with z -> image; W is z itself (one W vector), truncation scales toward 0."""
 
+    has_w_space = False
+
     def __init__(self, card: ModelCard, tensors: dict[str, torch.Tensor], placement: Placement,
                  source: str) -> None:
         self.card = card
@@ -68,6 +70,14 @@ class DCGANGenerator(Generator):
     def synthesis(self, w: torch.Tensor) -> torch.Tensor:
         x = w[:, 0, :, None, None].to(self.placement.dtype)  # (B, z_dim, 1, 1)
         return self.net(x)  # (B, 3, H, W) in [-1, 1]
+
+    def reading_weights(self, slots: tuple[int, int]) -> torch.Tensor:
+        weight = self.net[0].weight.detach()  # (z_dim, C, 4, 4), BatchNorm folded
+        return weight.reshape(weight.shape[0], -1).T
+
+    def first_features(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, F): the first layer's features after its ReLU, for directions regressed to z."""
+        return self.net[:2](z.to(self.device, self.placement.dtype)[:, :, None, None]).flatten(1)
 
 
 def _fold_batch_norm(tensors: dict[str, torch.Tensor], bn: int, weight: torch.Tensor,

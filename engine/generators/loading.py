@@ -18,9 +18,11 @@ from engine.generators.checkpoints import read_checkpoint, read_safetensors
 from engine.generators.dcgan import DCGANGenerator
 from engine.generators.device import Placement, choose_placement
 from engine.generators.errors import ModelError
+from engine.generators.mobilestylegan import MobileStyleGANGenerator
 from engine.generators.stylegan2 import StyleGAN2Generator
 
-ARCHITECTURES: dict[str, type[Generator]] = {"dcgan": DCGANGenerator, "stylegan2": StyleGAN2Generator}
+ARCHITECTURES: dict[str, type[Generator]] = {"dcgan": DCGANGenerator, "stylegan2": StyleGAN2Generator,
+                                             "mobilestylegan": MobileStyleGANGenerator}
 
 
 def load_generator(path_or_name: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None,
@@ -28,7 +30,7 @@ def load_generator(path_or_name: str | Path = DEFAULT_MODEL, device: str | torch
     """Load a generator from a model name, a model directory, or a weights file.
 
     Args:
-        path_or_name: e.g. ``"digiface-dcgan64"``, ``"models/digiface-dcgan64"``, ``"G.pt"``.
+        path_or_name: e.g. ``"default"``, ``"digiface-dcgan64"``, ``"models/digiface-dcgan64"``, ``"G.pt"``.
         device: torch device; default CUDA when present, else CPU.
         fp16: half precision; default on for CUDA, off for CPU.
     """

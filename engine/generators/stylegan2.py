@@ -201,6 +201,12 @@ class StyleGAN2Generator(Generator):
             w = avg + truncation_psi * (w - avg)
         return w[:, None, :].repeat(1, self.num_ws, 1)
 
+    def reading_weights(self, slots: tuple[int, int]) -> torch.Tensor:
+        # W slot i feeds conv.i (where there is one) and slot 2k + 1 also torgb.k
+        names = [f"conv.{slot}" for slot in range(*slots)] + [f"torgb.{(slot - 1) // 2}" for slot in range(*slots) if slot % 2]
+        net = self.net
+        return torch.cat([net.p(f"{n}.affine.weight") for n in names if f"{n}.affine.weight".replace(".", "__") in net.params])
+
     def synthesis(self, w: torch.Tensor) -> torch.Tensor:
         memory = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
         with torch.autocast("cuda", enabled=False):

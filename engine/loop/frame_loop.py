@@ -273,7 +273,7 @@ class FrameLoop:
         stats = p.stats
         generator = p.runahead.generator
         return {"frames": stats.frames, "missed_late": stats.late, "missed_stand_in": stats.substituted,
-                "model": generator.card.name, "device": generator.placement.describe(),
+                "model": generator.card.name, "device": generator.describe(),
                 "keyframe_rate": float(p.state.clock.latest.keyframe_rate),
                 "osc_received": p.intake.counters().get("received", 0),
                 "recording_bytes": p.recorder.recording_bytes if p.recorder is not None else 0,

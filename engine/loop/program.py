@@ -20,7 +20,6 @@ import torch
 from engine.frames import WALKS, FrameSource, Look, WalkSource, make_walk
 from engine.generators.base import Generator
 from engine.generators.catalog import DEFAULT_MODEL, latent_dim_of
-from engine.generators.dcgan import DCGANGenerator
 from engine.generators.loading import load_generator
 from engine.loop.compositor import TextStyle
 from engine.render.settings import RenderSettings
@@ -109,7 +108,7 @@ def load_checked_show(path: str | Path) -> Show:
 def show_timeline(show: Show, generator: Generator, portraits: PortraitSequence | None = None) -> Timeline:
     """``show`` as ``generator`` plays it: its steering axes and its morphs in W made with the
     model; ShowError (file:line) for what this model cannot play."""
-    check_spaces(show, "dcgan" if isinstance(generator, DCGANGenerator) else None)
+    check_spaces(show, generator.has_w_space)
 
     def to_w(z: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -129,7 +128,7 @@ def resolve(spec: ProgramSpec) -> Program:
     base = show.settings if show else None
     model = spec.model or (model_near(show.path.parent, show.settings.model) if show else DEFAULT_MODEL)
     generator = load_generator(model, device=spec.device)
-    log.info("model %s on %s", generator.card.name, generator.placement.describe())
+    log.info("model %s on %s", generator.card.name, generator.describe())
     fps = Fraction(spec.fps) if spec.fps else Fraction(base.fps if base else 30).limit_denominator(1001)
     width, height = spec.size or (base.size if base else (1920, 1080))
     fit = spec.fit or (base.fit if base else "contain")

@@ -70,7 +70,7 @@ class Caption:
 @dataclass(frozen=True)
 class Settings:
     title: str = "untitled"
-    model: str = "digiface-dcgan64"
+    model: str = "default"  # engine.generators.catalog.default_model()
     fps: float = 30.0
     size: tuple[int, int] = (1920, 1080)
     seed: int = 0
@@ -388,9 +388,9 @@ class _Parser:
         return path
 
 
-def check_spaces(show: Show, architecture: str | None) -> None:
+def check_spaces(show: Show, has_w_space: bool) -> None:
     """ShowError at the cue when a morph in W is asked of a model whose W is z itself (a DCGAN)."""
-    if architecture != "dcgan":
+    if has_w_space:
         return
     for cue in show.cues:
         if getattr(cue.settings, "space", "z") == "w":

@@ -23,8 +23,6 @@ import torch
 from PIL import Image
 
 from engine.generators.base import Generator
-from engine.generators.dcgan import DCGANGenerator
-from engine.generators.stylegan2 import StyleGAN2Generator
 from engine.latent import latent_from_seed
 from engine.latent.directions import MAX_COUNT, Directions, DirectionsError
 from engine.latent.steering import Axis, steer_on_shell
@@ -39,16 +37,14 @@ def find_directions(generator: Generator, method: str, count: int, slots: tuple[
     """The ``count`` strongest directions of ``generator`` by ``method`` (see the module's doc)."""
     if method not in METHODS:
         raise DirectionsError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if isinstance(generator, DCGANGenerator):
+    if not generator.has_w_space:
         if slots is not None:
-            raise DirectionsError("layers are for StyleGAN2 models; a DCGAN reads its one latent in one layer")
+            raise DirectionsError("layers are for models with W; this one reads its one latent in one layer")
         space, slots = "z", (0, 1)
-    elif isinstance(generator, StyleGAN2Generator):
+    else:
         space, slots = "w", slots or (0, generator.num_ws)
         if not 0 <= slots[0] < slots[1] <= generator.num_ws:
             raise DirectionsError(f"layers must be within 0..{generator.num_ws}, got {slots[0]}-{slots[1]}")
-    else:
-        raise DirectionsError(f"no directions for {type(generator).__name__} models")
     dim = generator.z_dim if space == "z" else generator.w_dim
     if not 1 <= count <= min(dim, MAX_COUNT):
         raise DirectionsError(f"count must be 1 to {min(dim, MAX_COUNT)}, got {count}")
@@ -64,14 +60,10 @@ def find_directions(generator: Generator, method: str, count: int, slots: tuple[
 
 def _reading_weights(generator: Generator, slots: tuple[int, int]) -> np.ndarray:
     """(units, D): one row per unit that first reads the latent (or W in ``slots``)."""
-    if isinstance(generator, DCGANGenerator):
-        weight = generator.net[0].weight.detach().double().cpu().numpy()  # (z_dim, C, 4, 4)
-        return weight.reshape(weight.shape[0], -1).T
-    net = generator.net
-    # W slot i feeds conv.i (where there is one) and slot 2k + 1 also torgb.k
-    names = [f"conv.{slot}" for slot in range(*slots)] + [f"torgb.{(slot - 1) // 2}" for slot in range(*slots) if slot % 2]
-    rows = [net.p(f"{name}.affine.weight") for name in names if f"{name}.affine.weight".replace(".", "__") in net.params]
-    return torch.cat(rows).detach().double().cpu().numpy()  # (sum of inputs, w_dim)
+    try:
+        return generator.reading_weights(slots).detach().double().cpu().numpy()
+    except NotImplementedError as exc:
+        raise DirectionsError(str(exc)) from None
 
 
 def _sefa(weights: np.ndarray, count: int) -> np.ndarray:
@@ -95,8 +87,7 @@ def _pca_regressed(generator: Generator, count: int, samples: int, seed: int) ->
     coordinates, as GANSpace does for models without a W: row j of the regression is how z
     moves per unit along component j. Then made orthonormal in order."""
     z = np.random.default_rng(seed).standard_normal((samples, generator.z_dim))
-    first = generator.net[:2]
-    features = torch.cat([first(generator.to_tensor(part)[:, :, None, None]).flatten(1)
+    features = torch.cat([generator.first_features(generator.to_tensor(part))  # type: ignore[attr-defined]
                           for part in torch.from_numpy(z).split(2048)]).double().cpu().numpy()
     centred = features - features.mean(axis=0)
     components = _top_components(centred, count, seed)  # (count, F)

@@ -15,7 +15,6 @@ import torch
 from PIL import Image
 
 from engine.generators.base import Generator
-from engine.generators.dcgan import DCGANGenerator
 from engine.latent import latent_from_seed
 from engine.latent.steering import Axis, Steering
 from engine.show.errors import ShowError
@@ -30,7 +29,7 @@ def steering_for(show: Show, generator: Generator) -> Steering:
     axes: dict[str, Axis] = {vector.name: vector_axis(vector, generator) for vector in show.vectors}
     for name, found in show.directions.items():
         space_dim = generator.z_dim if found.space == "z" else generator.w_dim
-        if found.space == "w" and isinstance(generator, DCGANGenerator):
+        if found.space == "w" and not generator.has_w_space:
             raise ShowError(show.path, 1, f"{name} holds W directions; {generator.card.name} has only z")
         if found.directions.shape[1] != space_dim or found.slots[1] > generator.num_ws:
             raise ShowError(show.path, 1, f"{name} is for a {found.space} of {found.directions.shape[1]} "
@@ -47,7 +46,7 @@ def steering_for(show: Show, generator: Generator) -> Steering:
 def vector_axis(vector: Vector, generator: Generator) -> Axis:
     """mean(plus) - mean(minus): in z for a DCGAN, in W (after the mapping, untruncated) otherwise."""
     plus, minus = (np.stack([_latent(face, generator.z_dim) for face in faces]) for faces in (vector.plus, vector.minus))
-    if isinstance(generator, DCGANGenerator):
+    if not generator.has_w_space:
         return Axis(plus.mean(axis=0) - minus.mean(axis=0), "z", (0, 1))
     with torch.inference_mode():
         w_plus, w_minus = (generator.mapping(generator.to_tensor(z))[:, 0].double().cpu().numpy() for z in (plus, minus))
