@@ -187,7 +187,8 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
                    help="wander: new faces per second (default 0.25)")
     p.add_argument("--fit", choices=("contain", "cover"), default=None,
                    help="contain: letterbox the square image; cover: fill and crop (default: the show's)")
-    p.add_argument("--filter", choices=("lanczos", "bicubic"), default="lanczos")
+    p.add_argument("--filter", choices=("lanczos", "bicubic", "easu"), default="lanczos",
+                   help="upscaling: lanczos (Lanczos-3), bicubic (Catmull-Rom) or easu (edge-adaptive, then sharpened)")
     p.add_argument("--detail", type=_integer(0, 16384, "detail"), default=None,
                    help="longest side the image is resampled at before a bilinear step to output size "
                         "(default 4x the model's resolution, never below it; 0 = Lanczos all the way)")

@@ -156,3 +156,54 @@ def test_cached_captions_keep_only_their_ink(gl):
     inked = np.argwhere(frame.max(axis=2) > 128)
     assert inked.size and inked[:, 0].min() >= y and inked[:, 1].min() >= x  # drawn where it belongs
     assert inked[:, 0].max() < y + h and inked[:, 1].max() < x + w
+
+
+# --- the edge-adaptive upscale (--filter easu) -----------------------------------------------------
+
+def _diagonal_edge(size: int = 32) -> np.ndarray:
+    """A dark/light edge at 30 degrees: where a separable filter staircases."""
+    y, x = np.mgrid[0:size, 0:size]
+    light = (y - 0.58 * x) > size * 0.2
+    return np.where(light[..., None], 210, 40).astype(np.uint8).repeat(3, axis=2)
+
+
+def _transition_width(row: np.ndarray) -> int:
+    """Pixels a profile takes to go from 10 % to 90 % of its step."""
+    low, high = row.min(), row.max()
+    inside = (row > low + 0.1 * (high - low)) & (row < low + 0.9 * (high - low))
+    return int(inside.sum())
+
+
+def test_easu_keeps_edges_narrower_than_lanczos_without_overshoot(gl):
+    edge = _diagonal_edge()
+    settings = {f: RenderSettings(512, 512, filter=f, detail=0) for f in ("lanczos", "easu")}
+    lanczos = _render(gl, settings["lanczos"], edge).astype(int)[..., 1]
+    easu = _render(gl, settings["easu"], edge).astype(int)[..., 1]
+    columns = range(100, 412, 16)
+    narrower = [_transition_width(easu[:, c]) < _transition_width(lanczos[:, c]) for c in columns]
+    assert sum(narrower) >= 0.8 * len(narrower)
+    # the upscale is clamped to its quad's range and the sharpening is bounded: less ringing
+    # than Lanczos-3, which overshoots a hard step by 30-40 levels (here: 1..249 for 40..210)
+    overshoot = {name: max(40 - out.min(), out.max() - 210) for name, out in (("lanczos", lanczos), ("easu", easu))}
+    assert overshoot["easu"] <= 0.5 * overshoot["lanczos"]
+
+
+def test_easu_leaves_flat_areas_and_a_face_close_to_lanczos(gl, face):
+    flat = np.full((16, 16, 3), 117, np.uint8)
+    assert np.array_equal(_render(gl, RenderSettings(256, 256, filter="easu"), flat),
+                          np.full((256, 256, 3), 117, np.uint8))
+    easu = _render(gl, RenderSettings(1080, 1080, filter="easu"), face).astype(int)
+    lanczos = _render(gl, RenderSettings(1080, 1080, detail=0), face).astype(int)
+    assert np.abs(easu - lanczos).mean() < 6  # the same picture, crisper: not another one
+    assert np.abs(easu - lanczos).mean() > 0.3  # and not Lanczos under another name
+
+
+def test_easu_blends_two_frames_like_the_separable_passes(gl, face):
+    dark = (face // 2).astype(np.uint8)
+    with Renderer(gl, RenderSettings(256, 256, filter="easu"), (face.shape[1], face.shape[0])) as renderer:
+        renderer.upload(face)
+        renderer.upload(dark, slot=1)
+        renderer.render(Look(), 0, mix=1.0)
+        mixed = renderer.read().astype(int)
+    alone = _render(gl, RenderSettings(256, 256, filter="easu"), dark).astype(int)
+    assert np.abs(mixed - alone).max() <= 2

@@ -20,6 +20,7 @@ import torch
 from engine.frames import WALKS, FrameSource, Look, WalkSource, make_walk
 from engine.generators.base import Generator
 from engine.generators.catalog import DEFAULT_MODEL, latent_dim_of
+from engine.generators.ladder import exit_covering
 from engine.generators.loading import load_generator
 from engine.loop.compositor import TextStyle
 from engine.render.settings import RenderSettings
@@ -128,6 +129,8 @@ def resolve(spec: ProgramSpec) -> Program:
     base = show.settings if show else None
     model = spec.model or (model_near(show.path.parent, show.settings.model) if show else DEFAULT_MODEL)
     generator = load_generator(model, device=spec.device)
+    if spec.detail and len(generator.resolutions) > 1:  # --detail picks the exit too (generators.ladder)
+        generator.use_resolution(exit_covering(generator.resolutions, spec.detail))
     log.info("model %s on %s", generator.card.name, generator.describe())
     fps = Fraction(spec.fps) if spec.fps else Fraction(base.fps if base else 30).limit_denominator(1001)
     width, height = spec.size or (base.size if base else (1920, 1080))

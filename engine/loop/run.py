@@ -45,6 +45,8 @@ from engine.loop.compositor import Compositor
 from engine.loop.frame_loop import FrameLoop, LoopParts
 from engine.loop.housekeeping import Housekeeping
 from engine.loop.intake import CommandIntake
+from engine.generators.ladder import exit_covering, exit_keeping_up, shown_pixels
+from engine.generators.speed import seconds_per_frame
 from engine.loop.keyframes import KeyframeRatePolicy, starting_rate
 from engine.loop.opening import OpeningHours
 from engine.loop.pacing import DisplayPacer, ExactPacer, Pacer
@@ -138,6 +140,7 @@ class _Build:
     display: Display
     fps: Fraction
     exact: bool
+    image_exit: int | None = None  # the image exit to generate; None: chosen here (see generators.ladder)
     state: ShowState = field(init=False)
     runahead: RunAhead = field(init=False)
     compositor: Compositor = field(init=False)
@@ -148,7 +151,19 @@ class _Build:
         for a show running at ``speed``; ``end`` is the tick the run stops at (an exact run
         makes nothing beyond it)."""
         lookahead = max(2, round(LOOKAHEAD_SECONDS * self.fps))
-        self.runahead = RunAhead(self.program.generator, lambda: self.state.plan, lookahead, self.exact, end=end)
+        generator = self.program.generator
+        self.runahead = RunAhead(generator, lambda: self.state.plan, lookahead, self.exact, end=end)
+        if len(generator.resolutions) > 1 and self.program.spec.detail is None and self.image_exit is None:
+            if self.exact:
+                w, h = self.display.size
+                generator.use_resolution(exit_covering(generator.resolutions,
+                                                       shown_pixels(w, h, self.program.settings.fit)))
+            elif rate is None:
+                generator.use_resolution(exit_keeping_up(generator.resolutions, self._measured_rate(speed))[0])
+            log.info("generating the model's %d-px exit (of %s)", generator.resolution,
+                     ", ".join(map(str, generator.resolutions)))
+        elif self.image_exit is not None:
+            generator.use_resolution(self.image_exit)
         if rate is None:
             try:
                 rate = starting_rate(self.fps, 1.0 / self.runahead.calibrate(), speed)
@@ -161,6 +176,15 @@ class _Build:
         self.compositor = Compositor(self.display.ctx, settings, (self.program.generator.resolution,) * 2,
                                      self.program.style, self.fps)
         return rate
+
+    def _measured_rate(self, speed: float) -> Callable[[int], Fraction]:
+        def rate_at(pixels: int) -> Fraction:
+            self.program.generator.use_resolution(pixels)
+            seconds = seconds_per_frame(self.program.generator, 1, 2)
+            log.info("the %d-px exit makes %.1f frames/s", pixels, 1.0 / seconds)
+            return starting_rate(self.fps, 1.0 / seconds, speed)
+
+        return rate_at
 
 
 def _show_loader(program: Program, folder: Path | None, intake: CommandIntake,
@@ -259,6 +283,7 @@ class LiveRun:
                                     control.learn)
         record = _performance_log(control, {"program": program.spec.to_json(), "fps": rate_text(fps),
                                             "keyframe_rate": rate_text(rate), "start": start,
+                                            "exit": program.generator.resolution,
                                             "size": list(display.size),
                                             "shows": str(control.shows) if control.shows else None,
                                             "torch_threads": torch.get_num_threads(),
@@ -380,10 +405,11 @@ def _performance_log(control: ControlOptions, header: dict[str, Any]) -> Perform
 
 def _exact(program: Program, display: Display, fps: Fraction, start: float, rate: Fraction, output: Path,
            frames: int, progress: bool, replay: RecordedPerformance | None = None, shows: Path | None = None,
-           delivery: Delivery = Delivery(),
-           audio: AudioInput | None = None) -> tuple[FrameLoop, _Build, RecorderOutput, CommandIntake]:
-    """An exact loop (offline render, replay) that records every frame to ``output``."""
-    build = _Build(program, display, fps, exact=True)
+           delivery: Delivery = Delivery(), audio: AudioInput | None = None,
+           image_exit: int | None = None) -> tuple[FrameLoop, _Build, RecorderOutput, CommandIntake]:
+    """An exact loop (offline render, replay) that records every frame to ``output``; ``image_exit``:
+    the image exit the live run generated (a replay makes the same pictures)."""
+    build = _Build(program, display, fps, exact=True, image_exit=image_exit)
     build.make(program.source, start, rate, end=frames)
     recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, exact=True, delivery=delivery)
     recorder.start(output)
@@ -443,9 +469,11 @@ def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, pr
                       threads=threads if isinstance(threads, int) and 0 < threads <= 1024 else None)
     shows = Path(header["shows"]) if header.get("shows") else None
     try:
+        played = header.get("exit")
+        image_exit = played if isinstance(played, int) and played in program.generator.resolutions else None
         loop, build, recorder, intake = _exact(program, display, performance.fps, float(header["start"]),
                                                performance.keyframe_rate, output, performance.end, progress,
-                                               replay=performance, shows=shows, delivery=delivery)
+                                               replay=performance, shows=shows, delivery=delivery, image_exit=image_exit)
         _quit_on_signals(loop)
         loop.run()
         return _summary(loop, build, recorder, intake)

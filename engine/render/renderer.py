@@ -26,6 +26,7 @@ from engine.render.settings import RenderSettings
 from engine.render.shaders import shader_pass
 
 DETAIL_OVERSAMPLING = 4  # default detail size, in multiples of the model's resolution
+RCAS_SHARPNESS = 0.8  # FSR 1's default (0.2 stops below the limit is 2^-0.2 = 0.87); a little gentler
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,10 @@ def image_layout(settings: RenderSettings, source_size: tuple[int, int]) -> Imag
     w, h = settings.width, settings.height
     scale = (min if settings.fit == "contain" else max)(w / sw, h / sh)
     iw, ih = sw * scale, sh * scale
-    detail = DETAIL_OVERSAMPLING * max(sw, sh) if settings.detail is None else settings.detail
+    if settings.detail is not None:
+        detail = settings.detail
+    else:  # an edge-adaptive upscale is the last step: to the shown size, not via bilinear
+        detail = 0 if settings.filter == "easu" else DETAIL_OVERSAMPLING * max(sw, sh)
     limit = max(detail, sw, sh) if detail > 0 else max(iw, ih)
     shrink = min(1.0, limit / max(iw, ih))
     detail = (max(1, round(iw * shrink)), max(1, round(ih * shrink)))
@@ -68,27 +72,39 @@ class Renderer:
         self.layout = layout = image_layout(settings, source_size)
         sw, sh = source_size
         dw, dh = layout.detail
-        weights_x = axis_weights(sw, dw, settings.filter)
-        weights_y = axis_weights(sh, dh, settings.filter)
         self._owned: list = []
         self._sources = [self._texture(source_size, 3), self._texture(source_size, 3)]
-        self._strip = self._texture((sw, dh), 4)
         self._detail = self._texture((dw, dh), 4)
         self._detail.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self._detail.repeat_x = self._detail.repeat_y = False
-        self._weights_x = self._weights_texture(weights_x)
-        self._weights_y = self._weights_texture(weights_y)
         self.output = self._texture((settings.width, settings.height), 4)
-        self._strip_fbo = self._own(ctx.framebuffer([self._strip]))
         self._detail_fbo = self._own(ctx.framebuffer([self._detail]))
         self.output_fbo = self._own(ctx.framebuffer([self.output]))
-        self._pass_y = {blend: self._pass("resample_y.frag", weights_y, BLEND=blend) for blend in (False, True)}
-        for blend, (program, _) in self._pass_y.items():
-            program["u_source"], program["u_weights"], program["u_src_size"] = 0, 1, sh
-            if blend:
-                program["u_source_b"] = 2
-        self._pass_x = self._pass("resample_x.frag", weights_x)
-        self._pass_x[0]["u_strip"], self._pass_x[0]["u_weights"], self._pass_x[0]["u_src_size"] = 0, 1, sw
+        self._edge_adaptive = settings.filter == "easu"
+        if self._edge_adaptive:
+            self._upscaled = self._texture((dw, dh), 4)  # before sharpening
+            self._upscaled_fbo = self._own(ctx.framebuffer([self._upscaled]))
+            self._pass_easu = {blend: self._pass("easu.frag", BLEND=blend) for blend in (False, True)}
+            for blend, (program, _) in self._pass_easu.items():
+                program["u_source"], program["u_src_size"], program["u_dst_size"] = 0, (sw, sh), (dw, dh)
+                if blend:
+                    program["u_source_b"] = 2
+            self._pass_rcas = self._pass("rcas.frag")
+            self._pass_rcas[0]["u_image"], self._pass_rcas[0]["u_sharpness"] = 0, RCAS_SHARPNESS
+        else:
+            weights_x = axis_weights(sw, dw, settings.filter)
+            weights_y = axis_weights(sh, dh, settings.filter)
+            self._strip = self._texture((sw, dh), 4)
+            self._weights_x = self._weights_texture(weights_x)
+            self._weights_y = self._weights_texture(weights_y)
+            self._strip_fbo = self._own(ctx.framebuffer([self._strip]))
+            self._pass_y = {blend: self._pass("resample_y.frag", weights_y, BLEND=blend) for blend in (False, True)}
+            for blend, (program, _) in self._pass_y.items():
+                program["u_source"], program["u_weights"], program["u_src_size"] = 0, 1, sh
+                if blend:
+                    program["u_source_b"] = 2
+            self._pass_x = self._pass("resample_x.frag", weights_x)
+            self._pass_x[0]["u_strip"], self._pass_x[0]["u_weights"], self._pass_x[0]["u_src_size"] = 0, 1, sw
         self._letterboxed = not covers_output(layout, (settings.width, settings.height))
         self._finish_variants: dict[tuple[bool, ...], tuple[moderngl.Program, moderngl.VertexArray]] = {}
         self._overlay_pass = OverlayPass(ctx)
@@ -154,19 +170,10 @@ class Renderer:
             overlay: text (captions, titles), drawn on top with ``overlay_opacity``.
             mix: 0..1 blend from source slot 0 toward slot 1 (between two generated frames).
         """
-        blend = mix > 0.0
-        program_y, vao_y = self._pass_y[blend]
-        self._strip_fbo.use()
-        self._sources[0].use(0)
-        self._weights_y.use(1)
-        if blend:
-            self._sources[1].use(2)
-            program_y["u_mix"] = mix
-        vao_y.render(moderngl.TRIANGLES, vertices=3)
-        self._detail_fbo.use()
-        self._strip.use(0)
-        self._weights_x.use(1)
-        self._pass_x[1].render(moderngl.TRIANGLES, vertices=3)
+        if self._edge_adaptive:
+            self._upscale_edge_adaptive(mix)
+        else:
+            self._upscale_separable(mix)
         target = target or self.output_fbo
         target.use()
         if self._letterboxed:  # one full clear is cheaper than clearing the bars alone
@@ -190,6 +197,36 @@ class Renderer:
         vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
         if overlay is not None and overlay_opacity > 0.0:
             self.draw_overlay(overlay.pixels, overlay.origin, opacity=overlay_opacity, flip=flip)
+
+    def _upscale_separable(self, mix: float) -> None:
+        """Passes 1-2: Lanczos (or Catmull-Rom) down the columns, then along the rows."""
+        blend = mix > 0.0
+        program_y, vao_y = self._pass_y[blend]
+        self._strip_fbo.use()
+        self._sources[0].use(0)
+        self._weights_y.use(1)
+        if blend:
+            self._sources[1].use(2)
+            program_y["u_mix"] = mix
+        vao_y.render(moderngl.TRIANGLES, vertices=3)
+        self._detail_fbo.use()
+        self._strip.use(0)
+        self._weights_x.use(1)
+        self._pass_x[1].render(moderngl.TRIANGLES, vertices=3)
+
+    def _upscale_edge_adaptive(self, mix: float) -> None:
+        """Passes 1-2 with ``--filter easu``: the edge-adaptive upscale, then sharpening."""
+        blend = mix > 0.0
+        program, vao = self._pass_easu[blend]
+        self._upscaled_fbo.use()
+        self._sources[0].use(0)
+        if blend:
+            self._sources[1].use(2)
+            program["u_mix"] = mix
+        vao.render(moderngl.TRIANGLES, vertices=3)
+        self._detail_fbo.use()
+        self._upscaled.use(0)
+        self._pass_rcas[1].render(moderngl.TRIANGLES, vertices=3)
 
     def draw_overlay(self, pixels: np.ndarray, origin: tuple[int, int], opacity: float = 1.0,
                      flip: bool = False) -> None:

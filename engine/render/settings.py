@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Fit = Literal["contain", "cover"]
-Filter = Literal["lanczos", "bicubic"]
+Filter = Literal["lanczos", "bicubic", "easu"]
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,9 @@ class RenderSettings:
     Attributes:
         width, height: output size in pixels.
         fit: "contain" letterboxes the whole image; "cover" fills the output and crops.
-        filter: "lanczos" (Lanczos-3, sharpest) or "bicubic" (Catmull-Rom, softer).
+        filter: "lanczos" (Lanczos-3, sharpest separable), "bicubic" (Catmull-Rom, softer) or
+            "easu" (edge-adaptive 12-tap upscale, then contrast-adaptive sharpening: the idea of
+            AMD FSR 1; straight to the shown size unless ``detail`` says otherwise).
         background: letterbox colour, RGB in 0..1.
         detail: longest side, in pixels, of the Lanczos-resampled image before the last
             (bilinear) step to output size; never below the model's resolution. None (the
