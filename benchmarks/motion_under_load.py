@@ -2,13 +2,16 @@
 
     python benchmarks/motion_under_load.py [--resolution 128] [--seconds 15] [--codec mkv|mp4]
                                            [--size 1280x720] [--fps 60] [--engine PATH]
+                                           [--model NAME] [--show SHOW]
 
 A random-weight StyleGAN2 (a quarter of the standard widths: a 128-px model one CPU thread makes
 ~30 frames a second of) plays a wander at 720p60 headless while recording FFV1 (.mkv), which takes the CPU
 the generator counted on. The recording is decoded and each frame compared with the one before:
 a frame equal to its predecessor is frozen (a stand-in), and the largest step against the median
 step says how far the picture jumped when it caught up. Printed with the player's own counts.
-``--engine`` runs another checkout of the engine (a baseline) with the same model.
+``--engine`` runs another checkout of the engine (a baseline) with the same model. ``--model``
+plays an installed model instead (``mobilestylegan-ffhq``: the FFHQ faces), and ``--show`` a show
+instead of the wander.
 """
 
 from __future__ import annotations
@@ -71,18 +74,22 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=3.0, help="seconds left out of the steady-state figures")
     parser.add_argument("--engine", type=Path, default=Path(__file__).resolve().parents[1],
                         help="the checkout whose engine plays (default: this one)")
+    parser.add_argument("--model", default=None, help="an installed model instead of the random StyleGAN2")
+    parser.add_argument("--show", type=Path, default=None, help="a show instead of the wander")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        model = make_model(work / f"random-sg2-{args.resolution}", args.resolution)
+        model = args.model or str(make_model(work / f"random-sg2-{args.resolution}", args.resolution))
         recording, stats = work / f"live.{args.codec}", work / "stats.json"
         env = {**os.environ, "PYTHONPATH": str(args.engine)}
-        subprocess.run([sys.executable, "-m", "engine.cli", "play", "--headless", "--walk", "wander", "--speed", "0.5",
-                        "--model", str(model), "--size", args.size, "--fps", args.fps, "--duration", str(args.seconds),
+        what = [str(args.show.resolve())] if args.show else ["--walk", "wander", "--speed", "0.5"]
+        subprocess.run([sys.executable, "-m", "engine.cli", "play", "--headless", *what,
+                        "--model", model, "--size", args.size, "--fps", args.fps, "--duration", str(args.seconds),
                         "--record", str(recording), "--stats-json", str(stats)], check=True, env=env,
                        cwd=args.engine, stderr=subprocess.DEVNULL)
         played = json.loads(stats.read_text())
-        result = {"engine": str(args.engine), "frames": played["frames"], "stand_ins": played["missed_substituted"],
+        result = {"engine": str(args.engine), "model": played.get("model"), "device": played.get("device"),
+                  "renderer": played.get("renderer"), "frames": played["frames"], "stand_ins": played["missed_substituted"],
                   "late": played["missed_late"], "keyframe_rate": played["keyframe_rate"],
                   "generator_fps": played["generator_fps"], **motion(recording, float(args.fps), args.settle)}
     print(json.dumps(result))

@@ -285,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--snapshots", type=Path, default=Path("snapshots"), help="folder for S snapshots")
     play.add_argument("--health", type=_host_port_or_port, default=None, metavar="[HOST:]PORT",
                       help="serve /health (JSON) and /metrics (Prometheus) over HTTP (host default 127.0.0.1)")
+    play.add_argument("--degraded-above", type=_share, default=0.25, metavar="SHARE",
+                      help="health is degraded when more than this share of the display's refreshes missed "
+                           "their frame over the last minute (default 0.25)")
     play.add_argument("--fallback", type=Path, default=None, metavar="IMAGE",
                       help="a still image to show while the show cannot start (default black)")
     play.add_argument("--audio", nargs="?", const="", default=None, metavar="FILE|DEVICE|list",
@@ -402,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
         command = service_sub.add_parser(name, help=helptext)
         command.add_argument("show", type=Path)
         command.add_argument("--user", action="store_true", help="a user unit instead of a system one")
-        command.add_argument("--as", dest="account", default="", help="the system unit's user (default: you)")
+        command.add_argument("--as", dest="account", default="",
+                             help="the system unit's user (default: whoever ran sudo; never root unless asked)")
         command.add_argument("--x-display", default=":0", help="X display of the window (default :0)")
         command.epilog = "Any other option is passed to vernissage play, e.g. --fullscreen --osc 9000 --health 8080."
 
@@ -499,14 +503,16 @@ def cmd_play(args: argparse.Namespace) -> int:
     options = run.PlayOptions(fps=args.fps, start=args.start, duration=args.duration, record=args.record,
                               stats=args.stats, stats_json=args.stats_json, keyframes=args.keyframes,
                               snapshots=args.snapshots, recordings=args.recordings, health=args.health,
+                              missed_share_limit=args.degraded_above,
                               recordings_max_bytes=round(args.recordings_max_gb * 1e9) if args.recordings_max_gb else None,
                               audio=args.audio, reactivity=args.reactivity, midi=args.midi,
                               midi_learn=args.midi_learn, ndi=args.ndi, link=args.link, preview=args.preview)
     control = run.ControlOptions(osc=args.osc, host=args.osc_host, allow=tuple(args.osc_allow),
                                  feedback=tuple(args.osc_feedback), learn=args.osc_learn, bindings=args.bindings,
                                  shows=args.shows, performance_log=args.performance_log)
-    display = HeadlessDisplay(args.size or _show_size(spec)) if args.headless else \
-        WindowDisplay(args.size, args.fullscreen, args.display)
+    display = HeadlessDisplay(args.size or _show_size(spec)) if args.headless else _window(args)
+    if display is None:  # stopped while no screen could be reached
+        return 0
     try:  # the window first: whatever happens next, it is never a desktop that visitors see
         summary = run.play_when_ready(spec, options, control, display, args.fallback)
     finally:
@@ -516,6 +522,39 @@ def cmd_play(args: argparse.Namespace) -> int:
     log.info("played %d frames in %.1f s: %.1f fps, p50 %.1f ms, p99 %.1f ms, missed %d", summary["frames"],
              summary["seconds"], summary["fps"], summary["p50_ms"], summary["p99_ms"], summary["missed"])
     return 0
+
+
+def _window(args: argparse.Namespace):  # -> WindowDisplay | None
+    """The show's window. While it cannot reach a screen (X not up yet, the wrong XAUTHORITY), the
+    show is unhealthy (/health 503 and systemd's STATUS say why, in one line) and the window is
+    tried again every few seconds; None when stopped first."""
+    from engine.loop.waiting import keep_trying
+    from engine.outputs.display import HeadlessDisplay, WindowDisplay
+    from engine.render.context import RenderContextError
+
+    def window() -> WindowDisplay:
+        return WindowDisplay(args.size, args.fullscreen, args.display)
+
+    try:
+        return window()
+    except RenderContextError as exc:
+        problem = str(exc)
+    stand_in = HeadlessDisplay((64, 36))  # what the waiting loop draws into while no screen is there
+    try:
+        return keep_trying(window, (RenderContextError,), problem, stand_in, args.health, None)
+    finally:
+        stand_in.close()
+
+
+def _share(text: str) -> float:
+    """A share from 0 to 1, for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1") from None
+    if not 0.0 <= value <= 1.0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text} is not a share from 0 to 1")
+    return value
 
 
 def _show_size(spec) -> tuple[int, int]:
@@ -755,7 +794,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         log.error("no show answers at %s (%s); is vernissage play --health %d running?", url,
                   getattr(exc, "reason", None) or exc, port)
         return 1
-    state = "healthy" if health["healthy"] else f"UNHEALTHY: {health['reason']}"
+    state = "healthy" if health["healthy"] else f"{health.get('state', 'unhealthy').upper()}: {health['reason']}"
     print(f"{state}; {'open' if health['open'] else 'closed'}; up {health['uptime']:.0f} s; cue {health['cue']}")
     print(f"{health['fps']:.1f} fps, {health['frames']} frames, missed {health['missed']} "
           f"(late {health['missed_late']}, stand-in {health['missed_stand_in']}); "
@@ -785,7 +824,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
                          ("engine.audio.sources", "AudioError"), ("engine.record.codecs", "DeliveryError"),
                          ("engine.latent.directions", "DirectionsError"), ("engine.train.trainer", "TrainError"),
                          ("engine.train.data", "DataError"),
-                         ("engine.loop.frame_loop", "GenerationError"), ("engine.generators.device", "DeviceError")):
+                         ("engine.loop.frame_loop", "GenerationError"), ("engine.generators.device", "DeviceError"),
+                         ("engine.service", "ServiceError")):
         loaded = sys.modules.get(module)  # only what the command imported can have been raised
         if loaded is not None:
             known.append(getattr(loaded, name))

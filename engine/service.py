@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ class Unit:
     show: Path
     play_args: tuple[str, ...] = ()
     user: bool = False  # a user unit (~/.config/systemd/user) instead of a system one
-    account: str = ""  # the system unit's User= (default: whoever installs it)
+    account: str = ""  # the system unit's User= (default: see service_account)
     display: str = ":0"  # X display of the fullscreen window (ignored with --headless)
     xauthority: Path | None = None
 
@@ -50,6 +51,30 @@ class Unit:
         return SYSTEM_UNITS / self.name
 
 
+class ServiceError(ValueError):
+    """A unit that should not be written as asked; ``str()`` is one line saying what to do."""
+
+
+def service_account(asked: str) -> str:
+    """The account a system unit runs the show as: ``--as``, else whoever ran ``sudo``, else the
+    current user. Never root by default: a show runs as the account logged in on the display
+    (whose XAUTHORITY lets it open the window), and root has no business there."""
+    if asked:
+        return asked
+    account = os.environ.get("SUDO_USER") or getpass.getuser()
+    if account == "root":
+        raise ServiceError("a system unit would run the show as root: give --as ACCOUNT (the user logged in "
+                           "on the gallery's display), or --as root if that is really meant")
+    return account
+
+
+def home_of(account: str) -> Path:
+    try:
+        return Path(pwd.getpwnam(account).pw_dir)
+    except KeyError:
+        raise ServiceError(f"--as {account}: no such account on this machine") from None
+
+
 def quote(arg: str) -> str:
     """One ExecStart argument as systemd reads it: % doubled (specifiers), quoted when it must be."""
     arg = arg.replace("%", "%%")
@@ -62,9 +87,10 @@ def unit_text(unit: Unit) -> str:
     """The unit file, with a comment on each choice a technician may want to change."""
     command = [sys.executable, "-m", "engine.cli", "play", str(unit.show.resolve()), *unit.play_args]
     environment = ["PYTHONUNBUFFERED=1", "SDL_AUDIODRIVER=dummy"]
+    account = "" if unit.user else service_account(unit.account)
     if not unit.headless:
         environment.append(f"DISPLAY={unit.display}")
-        xauthority = unit.xauthority or (Path.home() / ".Xauthority")
+        xauthority = unit.xauthority or ((home_of(account) if account else Path.home()) / ".Xauthority")
         environment.append(f"XAUTHORITY={xauthority}")
     if unit.user:
         start_limit = ["# A user service cannot reboot the machine: it retries for ever.", "StartLimitIntervalSec=0"]
@@ -88,7 +114,7 @@ def unit_text(unit: Unit) -> str:
         "# Ready when the first frame is shown; watchdog pings only while the show is healthy.",
         "Type=notify",
         "NotifyAccess=main",
-        *([f"User={unit.account or getpass.getuser()}"] if not unit.user else []),
+        *([f"User={account}"] if not unit.user else []),
         f"WorkingDirectory={unit.show.resolve().parent}",
         *[f"Environment={quote(value)}" for value in environment],
         "ExecStart=" + " ".join(quote(arg) for arg in command),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 from pathlib import Path
@@ -177,3 +178,19 @@ def test_a_plain_tutorial_checkpoint_loads_by_content(tmp_path):
     reference = load_generator("digiface-dcgan64", device="cpu")
     z = latent_from_seed(4, 100)
     assert torch.equal(loaded.frames(z), reference.frames(z))
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077])
+def test_imported_weights_are_as_readable_as_the_umask_says(tmp_path, mask):
+    """safetensors writes 0600 whatever the umask: a model imported with sudo was unreadable to
+    the gallery's account. The weights get the umask's mode, as any file the user makes."""
+    from engine.generators.importer import import_model
+    from engine.resources import bundled
+
+    previous = os.umask(mask)
+    try:
+        folder = import_model(bundled("models") / "digiface-dcgan64" / "generator.safetensors", "copy", tmp_path)
+    finally:
+        os.umask(previous)
+    for path in (folder / "generator.safetensors", folder / "model.toml"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -519,3 +519,47 @@ def test_late_frames_mark_the_ticks_after_them_as_never_shown(tmp_path):
     log.frames(5, skipped=2)  # the frame for tick 5 came two refreshes late: ticks 6 and 7 never showed
     log.close(10)
     assert read_performance(tmp_path / "p.jsonl").shown_ticks() == [0, 1, 2, 3, 4, 5, 8, 9]
+
+
+# --- monitoring that never lies: a window with no screen is unhealthy ------------------------------
+
+def test_a_window_that_reaches_no_screen_is_unhealthy_and_retried_not_played_to_nobody(tmp_path):
+    """With DISPLAY pointing at no X server, SDL fell back to its offscreen driver and the show
+    played to nobody while /health said healthy. Now: /health 503 naming DISPLAY and XAUTHORITY,
+    one ERROR line, retried until stopped; SIGTERM ends it cleanly."""
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
+    env.update(DISPLAY=":87", XAUTHORITY=str(tmp_path / "no-such-xauthority"))
+    player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", "--fullscreen", "--walk", "wander",
+                               "--health", f"127.0.0.1:{port}"], stderr=subprocess.PIPE, text=True, env=env,
+                              cwd=tmp_path)
+    reply = None
+    try:
+        for _ in range(120):
+            time.sleep(0.5)
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                reply = (200, {})
+            except urllib.error.HTTPError as exc:
+                reply = (exc.code, json.loads(exc.read()))
+            except OSError:
+                continue
+            break
+        time.sleep(6)  # one retry at least
+        assert player.poll() is None, "it waits for the screen; it does not exit"
+        player.send_signal(signal.SIGTERM)
+        _, errors = player.communicate(timeout=30)
+    finally:
+        if player.poll() is None:
+            player.kill()
+    assert reply is not None and reply[0] == 503
+    assert "no screen" in reply[1]["reason"] and "DISPLAY=:87" in reply[1]["reason"]
+    assert "XAUTHORITY=" + str(tmp_path / "no-such-xauthority") in reply[1]["reason"]
+    error_lines = [line for line in errors.splitlines() if line.startswith("ERROR")]
+    assert len(error_lines) == 1 and "no screen" in error_lines[0]
+    assert player.returncode == 0

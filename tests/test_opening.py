@@ -231,19 +231,62 @@ def test_staff_open_early_and_go_back_to_the_hours_over_osc(tmp_path):
     assert modes == [["open"], ["auto"]]  # logged like every command
 
 
-def test_display_power_commands_that_fail_or_hang_are_one_line_each(caplog, monkeypatch):
-    from engine.loop import opening
+def test_display_power_commands_that_fail_or_hang_are_one_line_each(caplog):
+    from engine.outputs.power_hooks import PowerHooks
 
-    monkeypatch.setattr(opening, "HOOK_TIMEOUT", 0.5)
-    with caplog.at_level("ERROR", logger="engine.loop.opening"):
-        opening._run(("no-such-cec-client", "-s"))
-        opening._run((sys.executable, "-c", "import sys; print('projector says no', file=sys.stderr); sys.exit(3)"))
-        opening._run((sys.executable, "-c", "import time; time.sleep(10)"))
+    hooks = PowerHooks(timeout=0.5)
+    with caplog.at_level("ERROR", logger="engine.outputs.power_hooks"):
+        for argv in (("no-such-cec-client", "-s"),
+                     (sys.executable, "-c", "import sys; print('projector says no', file=sys.stderr); sys.exit(3)"),
+                     (sys.executable, "-c", "import time; time.sleep(10)")):
+            hooks.request(argv)
+            assert hooks.wait_idle(10)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 3 and all("\n" not in line for line in lines)
     assert "no-such-cec-client failed" in lines[0]
     assert "exited with 3 (projector says no)" in lines[1]
-    assert "timed out" in lines[2]
+    assert "did not finish in 0.5 s" in lines[2]
+
+
+def test_power_commands_run_in_order_and_the_newest_wins(tmp_path):
+    """A slow on_close once finished after the next on_open: the screen went dark while the show
+    was open. They run one at a time; requests that pile up meanwhile keep only the newest."""
+    from engine.outputs.power_hooks import PowerHooks
+
+    log_file = tmp_path / "display.log"
+
+    def command(state: str, delay: float = 0.0) -> tuple[str, ...]:
+        return ("sh", "-c", f"sleep {delay}; echo {state} >> {log_file}")
+
+    hooks = PowerHooks()
+    hooks.request(command("off", delay=1.0))  # slow: the projector takes its time
+    time.sleep(0.2)
+    hooks.request(command("on"))
+    hooks.request(command("off"))
+    hooks.request(command("on"))  # a flapping schedule: only this one of the three runs
+    assert hooks.wait_idle(20)
+    assert log_file.read_text().split() == ["off", "on"]
+
+
+def test_a_hook_that_floods_binary_output_keeps_a_few_kilobytes_and_the_worker_lives(tmp_path, caplog):
+    """300 MB printed were once kept whole (861 MB of memory); binary output killed the thread."""
+    import resource
+
+    from engine.outputs.power_hooks import KEPT_OUTPUT, PowerHooks
+
+    hooks = PowerHooks()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with caplog.at_level("ERROR", logger="engine.outputs.power_hooks"):
+        hooks.request(("sh", "-c", "head -c 200000000 /dev/urandom; exit 4"))
+        assert hooks.wait_idle(60)
+        hooks.request(("sh", "-c", "exit 5"))  # the worker still runs commands
+        assert hooks.wait_idle(10)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 50, f"peak memory grew {grown_mb:.0f} MB for 200 MB of output"
+    (flood, code, tail), (_, last_code, _) = hooks.finished[-2:]
+    assert code == 4 and last_code == 5 and len(tail.encode("utf-8", "replace")) <= 3 * KEPT_OUTPUT
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("exited with 4" in m for m in messages) and any("exited with 5" in m for m in messages)
 
 
 def test_the_override_wins_over_the_hours_until_auto():

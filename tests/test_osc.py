@@ -230,6 +230,35 @@ def test_recording_starts_and_stops_over_osc_inside_its_folder(tmp_path, generat
     assert not (tmp_path / "escape.mp4").exists()
 
 
+def test_takes_never_share_a_name_and_a_take_with_no_frame_leaves_no_file(tmp_path, generator):
+    """Two takes named alike (two R presses in one second got one timestamp) are two files; a
+    start and a stop applied on the same frame (a storm of them, in one bundle) keep nothing."""
+    live = LivePlayer(tmp_path, generator, _walk(generator), record=False)
+    try:
+        for take in range(2):
+            live.send("/vernissage/record/start", "take.mp4")
+            live.wait_applied(2 * take + 1)
+            live.settle(12)
+            live.send("/vernissage/record/stop")
+            live.wait_applied(2 * take + 2)
+            live.settle(2)
+        storm = [message("/vernissage/record/start", "storm.mp4"), message("/vernissage/record/stop")] * 3
+        live.send_raw(bundle(0, *storm))  # time tag 0: apply at once, all on one frame
+        live.wait_applied(10)
+        live.settle(4)
+        recordings = live.run.recorder.recordings
+    finally:
+        live.stop()
+    folder = tmp_path / "recordings"
+    assert sorted(p.name for p in folder.iterdir()) == ["take-2.mp4", "take.mp4"]
+    kept = [r for r in recordings if r["frames"] > 0]
+    assert [Path(r["path"]).name for r in kept] == ["take.mp4", "take-2.mp4"]
+    for r in kept:
+        with av.open(r["path"]) as container:
+            assert sum(1 for _ in container.decode(video=0)) == r["frames"] >= 10
+    assert len(recordings) == 5 and all("no file kept" in r["stopped_because"] for r in recordings[2:])
+
+
 def test_cues_and_show_loading(tmp_path, generator):
     shows = tmp_path / "shows"
     shows.mkdir()

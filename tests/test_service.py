@@ -144,6 +144,40 @@ def test_health_and_metrics_over_http(tmp_path, generator):
     assert status.returncode == 0 and status.stdout.startswith("healthy; open;"), status.stdout + status.stderr
 
 
+def test_idle_connections_cannot_exhaust_the_show(tmp_path, generator):
+    """120 connections that send nothing once held 120 threads and descriptors for ever: /health,
+    recording and snapshots failed. Past the cap they are closed at once; within it, dropped when
+    idle; /health answers throughout, its own connection being the newest."""
+    from engine.outputs.health_server import IDLE_SECONDS, MAX_CONNECTIONS
+
+    live, thread = _play(tmp_path, generator, PlayOptions(fps=Fraction(20), snapshots=tmp_path / "s",
+                                                         recordings=tmp_path / "r", health=("127.0.0.1", 0)))
+    idle: list[socket.socket] = []
+    try:
+        time.sleep(2.0)
+        port = live.health_server.port
+        threads_before = threading.active_count()
+        for _ in range(120):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        idle[0].sendall(b"GET /health")  # a request line that never ends (slowloris)
+        time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as reply:
+            assert reply.status == 200  # answered while 120 sit idle
+        assert threading.active_count() <= threads_before + MAX_CONNECTIONS + 1
+        assert live.health_server._server.evicted >= 120 - MAX_CONNECTIONS
+        time.sleep(IDLE_SECONDS + 1.5)
+        for sock in idle:  # every one closed by the server by now: reads see the end
+            sock.settimeout(2)
+            assert sock.recv(1024) == b""
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as reply:
+            assert reply.status == 200
+    finally:
+        for sock in idle:
+            sock.close()
+        live.loop.quit()
+        thread.join(30)
+
+
 def test_sigterm_while_recording_fades_out_and_keeps_every_frame(tmp_path):
     video, stats = tmp_path / "live.mp4", tmp_path / "stats.json"
     player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", "--headless", "--walk", "wander",
@@ -172,22 +206,48 @@ def test_sigterm_while_recording_fades_out_and_keeps_every_frame(tmp_path):
 def test_the_unit_passes_systemd_analyze(tmp_path):
     show = tmp_path / "gallery.toml"
     show.write_text((ROOT / "shows" / "never_existed.toml").read_text())
-    for flags in ([], ["--user"]):
+    for flags in (["--as", "daemon"], ["--user"]):
         result = subprocess.run([sys.executable, "-m", "engine.cli", "service", "unit", str(show), *flags,
                                  "--fullscreen", "--osc", "9000", "--health", "8080"],
                                 capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert result.returncode == 0, result.stderr
-        unit = tmp_path / ("user" if flags else "system") / "vernissage-gallery.service"
+        unit = tmp_path / ("user" if "--user" in flags else "system") / "vernissage-gallery.service"
         unit.parent.mkdir()
         unit.write_text(result.stdout)
         for line in ("Type=notify", "WatchdogSec=10", "Restart=always", "RestartSec=2", "--fullscreen --osc 9000"):
             assert line in result.stdout
-        assert ("StartLimitAction=reboot" in result.stdout) != bool(flags)
+        assert ("StartLimitAction=reboot" in result.stdout) != ("--user" in flags)
         verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
         assert verify.returncode == 0 and not verify.stderr.strip(), verify.stderr
     bad = subprocess.run([sys.executable, "-m", "engine.cli", "service", "unit", str(show), "--osc", "70000"],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert bad.returncode == 2 and "70000" in bad.stderr  # refused now, not at boot
+
+
+def test_a_system_unit_runs_as_the_installing_user_never_root_by_default(tmp_path):
+    """`sudo vernissage service install` once wrote User=root with root's XAUTHORITY: the show
+    then runs as the account that ran sudo, with that account's XAUTHORITY; root needs --as root."""
+    show = tmp_path / "gallery.toml"
+    show.write_text('[[cue]]\nkind = "hold"\nduration = 1\n')
+
+    def unit(*flags: str, **env: str) -> subprocess.CompletedProcess:
+        environment = {k: v for k, v in os.environ.items() if k not in ("SUDO_USER", "USER", "LOGNAME")}
+        return subprocess.run([sys.executable, "-m", "engine.cli", "service", "unit", str(show), "--fullscreen", *flags],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60, env={**environment, **env})
+
+    import pwd
+
+    nobody_home = pwd.getpwnam("nobody").pw_dir
+    by_sudo = unit(SUDO_USER="nobody")
+    assert by_sudo.returncode == 0 and "User=nobody" in by_sudo.stdout
+    assert f"XAUTHORITY={nobody_home}/.Xauthority" in by_sudo.stdout
+    if os.geteuid() == 0:
+        as_root = unit()
+        errors = [line for line in as_root.stderr.splitlines() if line.startswith("ERROR")]
+        assert as_root.returncode != 0 and len(errors) == 1 and "--as ACCOUNT" in errors[0]
+        assert "User=root" in unit("--as", "root").stdout
+    missing = unit("--as", "no-such-account-here")
+    assert missing.returncode != 0 and "no such account" in missing.stderr
 
 
 def test_sighup_reloads_the_show(tmp_path):

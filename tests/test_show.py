@@ -277,7 +277,7 @@ BROKEN = [
     ('[show]\nfps = "thirty"\n', 2, "'fps' must be a number, got string 'thirty'"),
     ('[show]\nfps = 999\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "'fps' must be between 1 and 240, got 999"),
     ('[show]\nsize = "huge"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "size 'huge' is not WIDTHxHEIGHT, e.g. 1920x1080"),
-    ('[show]\nmodel = "nope"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "unknown model 'nope' (available: digiface-dcgan64)"),
+    ('[show]\nmodel = "nope"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2, "unknown model 'nope' (available: digiface-dcgan64"),
     ('[show]\nmodel = "models/mine"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2,
      "no such model file or folder: "),  # named in the show's folder, where it was looked for first
     ('[caption]\nfont = "missing.ttf"\n[[cue]]\nkind = "hold"\nduration = 1\n', 2,

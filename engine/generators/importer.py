@@ -15,13 +15,13 @@ import re
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
 from engine.generators.card import CARD_FILE
 from engine.generators.checkpoints import read_checkpoint, sniff
 from engine.generators.device import choose_placement
 from engine.generators.errors import ModelError
 from engine.generators.loading import build_generator
+from engine.generators.weights_file import save_weights
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _FORMATS = {"torch-zip": "PyTorch checkpoint", "pickle": "NVIDIA network pickle", "safetensors": "safetensors"}
@@ -48,7 +48,7 @@ def import_model(source: Path, name: str, models_root: Path) -> Path:
     build_generator(card, tensors, choose_placement("cpu"), str(source)).check(str(source))  # refuse what cannot play
     folder.mkdir(parents=True)
     weights = folder / "generator.safetensors"
-    save_file({k: v.contiguous().to(torch.float32) for k, v in tensors.items()}, str(weights))
+    save_weights({k: v.to(torch.float32) for k, v in tensors.items()}, weights)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     lines = [
         f"# Model card written by `vernissage models import` on {dt.date.today().isoformat()}.",

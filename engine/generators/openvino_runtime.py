@@ -75,7 +75,9 @@ class OpenVINOSynthesis:
                 partial.replace(cached)
             except OSError as exc:  # no cache: slower starts, same frames
                 log.info("cannot cache the OpenVINO model in %s (%s)", cached.parent, exc.strerror)
-        self.compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        # as many threads as torch was given: live on a software rasteriser that leaves a core to GL
+        self.compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
+                                                          "INFERENCE_NUM_THREADS": torch.get_num_threads()})
         self.lock = threading.Lock()  # one infer request; the generate-ahead worker is its main user
 
     def __call__(self, ws: torch.Tensor) -> torch.Tensor:

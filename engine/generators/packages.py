@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
 from engine.generators.card import CARD_FILE, ModelCard
 from engine.generators.device import choose_placement
@@ -35,6 +34,7 @@ from engine.generators.exits import fit_exits
 from engine.generators.formats.mobilestylegan_ir import mapping_tensors, synthesis_tensors
 from engine.generators.formats.openvino_ir import read_ir
 from engine.generators.mobilestylegan import MobileStyleGANGenerator, MobileStyleGANNetwork, config_from_tensors
+from engine.generators.weights_file import umask_mode, save_weights
 
 MAX_MEMBER_BYTES = 256 << 20
 W_AVG_SAMPLES = 10_000
@@ -196,7 +196,7 @@ def install_package(name: str, models_root: Path, progress: Progress = lambda _:
         tensors, exits = convert_mobilestylegan(files, progress)
         staged = work / "model"
         staged.mkdir()
-        save_file({k: v.contiguous().float() for k, v in tensors.items()}, str(staged / "generator.safetensors"))
+        save_weights({k: v.float() for k, v in tensors.items()}, staged / "generator.safetensors")
         card = "\n".join([
             f"# Model card written by `vernissage models install {name}` on {dt.date.today().isoformat()}.",
             f'name = "{name}"', 'architecture = "mobilestylegan"', "latent_dim = 512", f"resolution = {exits[-1]}",
@@ -215,12 +215,8 @@ def install_package(name: str, models_root: Path, progress: Progress = lambda _:
 
 
 def _honour_umask(folder: Path) -> None:
-    """Files as readable as the umask allows (a temporary folder is created 0700)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    folder.chmod(0o777 & ~mask)
-    for path in folder.iterdir():
-        path.chmod(0o666 & ~mask)
+    """The folder as readable as the umask allows (a temporary folder is created 0700)."""
+    folder.chmod(umask_mode(0o777))
 
 
 def remove_partial(models_root: Path) -> None:

@@ -188,16 +188,16 @@ class FrameLoop:
             self._stand_ins_before = p.stats.substituted
             rate = p.rate_policy.update(p.runahead.capacity(), p.state.planning_speed(frame.tick), stand_ins)
             if rate is not None:
-                log.info("keyframes at %g/s of show time from now (the generator makes %.0f/s)", float(rate),
-                         p.runahead.capacity())
+                log.info("keyframes at %g/s of show time from now (the generator makes %.1f faces/s)",
+                         float(rate), p.runahead.network_rate())
                 p.intake.post(SetKeyframeRate(rate))
         if self._lock is not None and p.anchor is not None and not p.state.moved:
             correction = self._lock.update(frame.time, p.anchor())
             if correction is not None:
                 kind, value = correction
                 p.intake.post(Slew(value) if kind == "speed" else Slew(to=value))
-        if frame.tick and time.perf_counter() >= self._next_log + LOG_EVERY:
-            self._next_log = time.perf_counter()
+        if frame.tick and not self.exact and time.perf_counter() >= self._next_log + LOG_EVERY:
+            self._next_log = time.perf_counter()  # an offline render reports its own progress, not "live"
             self._log_stats()
 
     # --- opening hours -------------------------------------------------------------------------------

@@ -7,21 +7,18 @@ hears the show is alive (a few percent of one core). An anchored show's clock go
 wall clock, so it opens where the clock says; any other show takes up where it closed. Staff
 can open early or close for an event (``/vernissage/schedule/override open|closed|auto``).
 The ``on_open``/``on_close`` commands (display power: DPMS, HDMI CEC, PJLink) run on a thread
-of their own with a timeout, their failures one line each.
+of their own, in order, with a timeout, their failures one line each
+(:mod:`engine.outputs.power_hooks`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import subprocess
-import threading
 from dataclasses import dataclass
 
+from engine.outputs.power_hooks import PowerHooks
 from engine.show.schedule import Schedule
 
-log = logging.getLogger(__name__)
-HOOK_TIMEOUT = 30.0
 OVERRIDES = ("open", "closed", "auto")
 
 
@@ -38,7 +35,7 @@ class OpeningHours:
     def __init__(self, schedule: Schedule | None) -> None:
         self.schedule = schedule
         self.override = "auto"
-        self._hooks: threading.Thread | None = None
+        self.hooks = PowerHooks()
 
     def decide(self, now: dt.datetime) -> Opening:
         """Open or closed at ``now`` (aware), with the override applied, and the next change."""
@@ -50,20 +47,7 @@ class OpeningHours:
         return Opening(is_open, change if not is_open else None, change if is_open else None)
 
     def run_hook(self, opened: bool) -> None:
-        """Run ``on_open``/``on_close`` on a thread (never the frame thread)."""
+        """Ask for ``on_open``/``on_close`` (never run on the frame thread; in order, the newest wins)."""
         argv = (self.schedule.on_open if opened else self.schedule.on_close) if self.schedule else ()
-        if not argv:
-            return
-        self._hooks = threading.Thread(target=_run, args=(argv,), name="opening-hook", daemon=True)
-        self._hooks.start()
-
-
-def _run(argv: tuple[str, ...]) -> None:
-    try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=HOOK_TIMEOUT)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        log.error("%s failed (%s)", argv[0], getattr(exc, "strerror", None) or exc)
-        return
-    if done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
-        log.error("%s exited with %d (%s)", " ".join(argv), done.returncode, last[0][:200])
+        if argv:
+            self.hooks.request(argv)

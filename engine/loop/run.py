@@ -59,7 +59,7 @@ from engine.loop.waiting import when_ready
 from engine.outputs.base import Output, Outputs
 from engine.outputs.display import Display, HeadlessDisplay
 from engine.outputs.feedback import FeedbackOutput
-from engine.outputs.health import HealthOutput
+from engine.outputs.health import MISSED_SHARE, HealthOutput
 from engine.outputs.health_server import HealthServer
 from engine.outputs.notify import SystemdNotify
 from engine.outputs.progress import ProgressOutput
@@ -95,6 +95,7 @@ class PlayOptions:
     snapshots: Path = Path("snapshots")
     recordings: Path = Path("recordings")
     health: tuple[str, int] | None = None  # serve /health and /metrics here
+    missed_share_limit: float = MISSED_SHARE  # missed refreshes over a minute above which health is degraded
     recordings_max_bytes: int | None = None  # cap on the recordings folder
     audio: str | None = None  # react to a sound card ("" the default one, a name or index) or a file
     reactivity: float = 1.0
@@ -227,9 +228,10 @@ def _quit_on_signals(loop: FrameLoop, housekeeping: Housekeeping | None = None) 
 
 def _summary(loop: FrameLoop, build: _Build, recorder: RecorderOutput, intake: CommandIntake) -> dict[str, Any]:
     stats = loop.parts.stats
-    return {**stats.summary(), "generator_fps": round(build.runahead.capacity(), 1),
+    return {**stats.summary(), "generator_fps": round(build.runahead.network_rate(), 1),
             "keyframe_rate": float(build.state.clock.latest.keyframe_rate), "size": list(build.display.size),
-            "renderer": build.display.ctx.info["GL_RENDERER"], "recordings": recorder.recordings,
+            "renderer": build.display.ctx.info["GL_RENDERER"], "model": build.program.generator.card.name,
+            "device": build.program.generator.describe(), "recordings": recorder.recordings,
             "control": intake.counters(), **intake.latency_summary(float(build.fps))}
 
 
@@ -257,7 +259,7 @@ class LiveRun:
         self.build = build = _Build(program, display, fps, exact=False)
         driven = options.audio is not None and options.reactivity > 0.0  # the music's pushes: PUSH_EXPECTED
         rate = build.make(source, start, options.keyframes, speed=PUSH_EXPECTED if driven else 1.0)
-        log.info("generator makes %.0f frames/s; keyframes at %g/s of show time%s", build.runahead.capacity(),
+        log.info("generator makes %.1f faces/s; keyframes at %g/s of show time%s", build.runahead.network_rate(),
                  float(rate), "" if rate >= fps else " (blended in between)")
         bindings = _bindings(program, control)
         self.audio = None
@@ -296,7 +298,7 @@ class LiveRun:
                 outputs.append(NdiOutput(display.ctx, options.ndi, fps, display.size, display.flipped))
             except NdiError as exc:  # one line; the show goes on without NDI
                 log.error("%s", exc)
-        self.health = HealthOutput(lambda: self.loop.facts())
+        self.health = HealthOutput(lambda: self.loop.facts(), missed_share_limit=options.missed_share_limit)
         self.notify = SystemdNotify(self.health)
         outputs += [self.health, self.notify]
         self.health_server = HealthServer(*options.health, self.health.current) if options.health else None

@@ -104,9 +104,11 @@ class RunAhead:
         self._batch_seconds: deque[float] = deque(maxlen=SAMPLES)  # bulk batches (the worker's own)
         self._small_seconds: deque[float] = deque(maxlen=SAMPLES)
         self._keyframe_seconds: deque[float] = deque(maxlen=4 * SAMPLES)  # per keyframe, faces known or not
+        self._face_seconds: deque[float] = deque(maxlen=4 * SAMPLES)  # per face through the network
         # what the worker measured, published as plain floats for the frame thread to read
         self._latency = 0.05  # seconds: a bulk batch that may be running, then a small batch
         self._capacity = math.inf  # keyframes a second while working
+        self._network_rate = 0.0  # faces a second through the network (0: none measured yet)
         self._thread = threading.Thread(target=self._run, name="generate-ahead", daemon=True)
 
     # --- the frame thread's side ---------------------------------------------------------------------
@@ -118,6 +120,7 @@ class RunAhead:
         """Seconds per frame of a small batch, measured before the show starts (warm-up included)."""
         spf = seconds_per_frame(self.generator, SMALL_BATCH, SMALL_BATCH)
         self._small_seconds.append(spf * SMALL_BATCH)
+        self._face_seconds.append(spf)
         self._publish()
         return spf
 
@@ -160,8 +163,14 @@ class RunAhead:
         return max(1, math.ceil(1.2 * self._latency * float(self._plan().fps)))
 
     def capacity(self) -> float:
-        """Keyframes a second the worker makes while it works (recent batches, known faces included)."""
+        """Keyframes a second the worker makes while it works (recent batches, known faces included:
+        a held portrait costs nothing, so this is what the keyframe rate can ask, not a speed)."""
         return self._capacity
+
+    def network_rate(self) -> float:
+        """Faces a second through the network, from batches that ran it (0 before any did): the
+        generator's speed, as the log and ``--stats-json`` report it."""
+        return self._network_rate
 
     def wait_ready(self, tick: int, timeout: float) -> bool:
         """Block until the look-ahead from ``tick`` is as full as the worker keeps it (start-up).
@@ -298,6 +307,8 @@ class RunAhead:
         if generated == self.sizer.size:  # only a full network batch says what a batch of that size costs
             self.sizer.record(generated, seconds)
         self._keyframe_seconds.append(seconds / count)
+        if generated == count:  # every keyframe went through the network: seconds per face
+            self._face_seconds.append(seconds / count)
         self._publish()
 
     def _publish(self) -> None:
@@ -308,3 +319,5 @@ class RunAhead:
         cost = statistics.median(self._keyframe_seconds) if self._keyframe_seconds else (
             small / SMALL_BATCH if self._small_seconds else None)
         self._capacity = 1.0 / cost if cost else math.inf
+        faces = statistics.median(self._face_seconds) if self._face_seconds else 0.0
+        self._network_rate = 1.0 / faces if faces > 0 else 0.0

@@ -139,7 +139,13 @@ def when_ready(make: Callable[[], T], problems: tuple[type[BaseException], ...],
     try:
         return make()
     except problems as exc:
-        first = str(exc)
+        return keep_trying(make, problems, str(exc), display, health, fallback)
+
+
+def keep_trying(make: Callable[[], T], problems: tuple[type[BaseException], ...], first: str, display: Display,
+                health: tuple[str, int] | None, fallback: Path | None) -> T | None:
+    """After ``make()`` failed with ``first``: wait on ``display``, unhealthy, and try again every
+    :data:`RETRY_EVERY` seconds until it works (None when told to quit first)."""
     waiting = Waiting(display, health, fallback)
     stop = _on_stop(waiting)
     try:

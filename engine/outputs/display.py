@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Protocol
 
 import moderngl
@@ -37,6 +38,15 @@ class Display(Protocol):
         """Windowed <-> fullscreen; True if the size changed."""
 
     def close(self) -> None: ...
+
+
+def no_screen_reason(driver: str) -> str:
+    """One line on a window that would reach no screen, with what to check."""
+    display = os.environ.get("DISPLAY") or "unset"
+    xauthority = os.environ.get("XAUTHORITY") or f"unset, so {Path.home() / '.Xauthority'}"
+    return (f"no screen: the window would open on SDL's '{driver}' driver and show nothing; "
+            f"is X running at DISPLAY={display}, and may this account use it (XAUTHORITY={xauthority})? "
+            "Use --headless, or SDL_VIDEODRIVER=offscreen to play without a screen on purpose")
 
 
 class HeadlessDisplay:
@@ -81,12 +91,19 @@ class WindowDisplay:
         import pygame  # imported here: headless runs and tests never need it
 
         self._pg = pygame
+        explicit = os.environ.get("SDL_VIDEODRIVER")
         try:
             pygame.display.init()
         except pygame.error as exc:
             raise RenderContextError(
                 f"no display to open a window on ({exc}); run with --headless, set DISPLAY, "
                 "or SDL_VIDEODRIVER=offscreen for a window without a screen") from None
+        driver = pygame.display.get_driver()
+        if driver in NO_VSYNC_DRIVERS and not explicit:
+            # SDL falls back to a driver with no screen when X cannot be reached: the show would
+            # "play" to nobody while reporting healthy. A window asked for must reach a screen.
+            pygame.display.quit()
+            raise RenderContextError(no_screen_reason(driver))
         screens = pygame.display.get_num_displays()
         if not 0 <= display < screens:
             pygame.display.quit()

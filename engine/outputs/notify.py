@@ -38,7 +38,7 @@ class SystemdNotify(Output):
         self.ping_every = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 and mine else None
         self._ready = False
         self._pinged = self._status_at = -1e9
-        self._was_healthy = True
+        self._was_state = "healthy"
 
     @property
     def enabled(self) -> bool:
@@ -60,18 +60,19 @@ class SystemdNotify(Output):
             self._ready = True
             self.send("READY=1")
         health = self.health.current()
-        if self.ping_every is not None and now - self._pinged >= self.ping_every and health.healthy:
+        # a degraded show (too slow) is alive: a restart would not make it faster
+        if self.ping_every is not None and now - self._pinged >= self.ping_every and health.state != "unhealthy":
             self._pinged = now
             self.send("WATCHDOG=1")
         # A change of health is told at once: `systemctl status` should say why pings stopped
         # before systemd acts on it, not up to STATUS_EVERY later.
-        if now - self._status_at >= STATUS_EVERY or health.healthy != self._was_healthy:
+        if now - self._status_at >= STATUS_EVERY or health.state != self._was_state:
             self._status_at = now
-            self._was_healthy = health.healthy
+            self._was_state = health.state
             s = status()
             self.send(f"STATUS={s.cue}, {s.fps:.0f} fps, missed {s.missed}" +
                       (f", recording {s.recording}" if s.recording else "") +
-                      ("" if health.healthy else f"; UNHEALTHY: {health.reason}"))
+                      ("" if health.healthy else f"; {health.state.upper()}: {health.reason}"))
 
     def stopping(self) -> None:
         self.send("STOPPING=1")

@@ -138,6 +138,29 @@ def _stamp() -> str:
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+def unused_path(path: Path, taken: set[Path]) -> Path:
+    """``path``, or ``NAME-2.EXT``, ``NAME-3.EXT``... the first that neither exists nor was
+    recorded to in this run: a take never overwrites another (two in the same second once got
+    one name, and the first was lost)."""
+    candidate, number = path, 1
+    while candidate.exists() or candidate.resolve() in taken:
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
+
+
+def remove_empty(path: Path) -> None:
+    """What a recording that got no frame left behind (a header, an empty folder)."""
+    try:
+        if path.is_dir():
+            if not any(path.iterdir()):
+                path.rmdir()
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("cannot remove the empty recording %s (%s)", path, exc.strerror)
+
+
 class RecorderOutput(Output):
     """Records shown frames: from the start (``--record``, offline renders) and on command.
 
@@ -161,6 +184,7 @@ class RecorderOutput(Output):
         self.recorder: LiveRecorder | None = None
         self.recordings: list[dict[str, Any]] = []
         self._checked = 0.0
+        self._taken: set[Path] = set()  # paths recorded to in this run
 
     def start(self, path: Path) -> None:
         """Record to ``path`` from the next frame (one recording at a time). Live, a file that
@@ -173,7 +197,11 @@ class RecorderOutput(Output):
                 log.error("not recording %s: the recordings folder cannot be brought under %.1f GB", path,
                           self.max_bytes / 1e9)
                 return
-            self.recorder = open_recorder(self.ctx, path, self.fps, self.size, self.flipped)
+            unused = unused_path(path, self._taken)
+            if unused != path:
+                log.info("%s exists: recording to %s", path, unused.name)
+            self._taken.add(unused.resolve())
+            self.recorder = open_recorder(self.ctx, unused, self.fps, self.size, self.flipped)
         else:
             log.warning("already recording to %s; %s not started", self.recorder.path, path)
 
@@ -181,8 +209,12 @@ class RecorderOutput(Output):
         if self.recorder is not None:
             recorder, self.recorder = self.recorder, None
             written = recorder.stop()
+            because = recorder.stopped_because
+            if written == 0 and not self.exact:  # started and stopped between two frames: keep nothing
+                remove_empty(recorder.path)
+                because = because or "no frame was shown while it ran: no file kept"
             self.recordings.append({"path": str(recorder.path.resolve()), "frames": written,
-                                    "stopped_because": recorder.stopped_because})
+                                    "stopped_because": because})
             if not self.exact:
                 give_back_freed_memory()  # the writer's queue of frames, freed: not the exhibition's for good
 

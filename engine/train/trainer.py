@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 
+from engine.generators.weights_file import save_weights
 from engine.train import stylegan2_nets
 from engine.train.data import ImageSet
 from engine.train.nets import SIZES, discriminator, exported, generator
@@ -253,7 +253,7 @@ class Trainer:
     def export(self, folder: Path, name: str, history: list[dict]) -> None:
         """The averaged generator as a model folder: safetensors and a card with the recipe."""
         tensors = self.g_ema.tensors() if self.recipe.arch == "stylegan2" else exported(self.g_ema)
-        save_file(tensors, str(folder / "generator.safetensors"))
+        save_weights(tensors, folder / "generator.safetensors")
         last = history[-1] if history else self.quality()
         r = self.recipe
         card = [
