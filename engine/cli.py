@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import sys
+import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -484,6 +485,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
+    from engine.stopping import hear_stop_during_start_up
+
+    hear_stop_during_start_up()  # before the heavy imports: a stop while starting is a clean exit
     from engine.loop import run
     from engine.outputs.display import HeadlessDisplay, WindowDisplay
 
@@ -527,7 +531,8 @@ def cmd_play(args: argparse.Namespace) -> int:
 def _window(args: argparse.Namespace):  # -> WindowDisplay | None
     """The show's window. While it cannot reach a screen (X not up yet, the wrong XAUTHORITY), the
     show is unhealthy (/health 503 and systemd's STATUS say why, in one line) and the window is
-    tried again every few seconds; None when stopped first."""
+    tried again every few seconds; None when stopped first. RenderContextError when ``--duration``
+    passed with no screen (the show never played)."""
     from engine.loop.waiting import keep_trying
     from engine.outputs.display import HeadlessDisplay, WindowDisplay
     from engine.render.context import RenderContextError
@@ -540,10 +545,14 @@ def _window(args: argparse.Namespace):  # -> WindowDisplay | None
     except RenderContextError as exc:
         problem = str(exc)
     stand_in = HeadlessDisplay((64, 36))  # what the waiting loop draws into while no screen is there
+    began = time.monotonic()
     try:
-        return keep_trying(window, (RenderContextError,), problem, stand_in, args.health, None)
+        made = keep_trying(window, (RenderContextError,), problem, stand_in, args.health, None, args.duration)
     finally:
         stand_in.close()
+    if made is None and args.duration is not None and time.monotonic() - began >= args.duration:
+        raise RenderContextError(f"--duration {args.duration:g} s passed with no screen to play on")
+    return made
 
 
 def _share(text: str) -> float:

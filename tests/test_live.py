@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import json
 import os
 import subprocess
@@ -20,7 +22,7 @@ from engine.frames import Face, FrameSpec
 from engine.loop.clock import Grid, ShowClock
 from engine.loop.keyframes import KeyframeRatePolicy, starting_rate, stride_for
 from engine.loop.live_source import LiveSource
-from engine.loop.pacing import DisplayPacer
+from engine.loop.pacing import DisplayPacer, cadence_for
 from engine.loop.runahead import BatchSizer, RunAhead
 from engine.loop.show_state import Plan
 from engine.loop.stats import FrameStats
@@ -100,6 +102,69 @@ def test_swaps_just_under_a_refresh_cannot_run_the_show_fast():
 def test_a_real_vsync_is_kept():
     pacer, wall = _fake_display(1 / 60, 600)
     assert pacer.vsync and pacer.tick == 600
+
+
+def test_cadence_is_the_smallest_the_work_fits_in():
+    period = 1 / 60
+    assert cadence_for(0.010, period, 1) == 1
+    assert cadence_for(0.032, period, 1) == 2  # llvmpipe at 1080p60: every other refresh, evenly
+    assert cadence_for(0.045, period, 1) == 3
+    assert cadence_for(0.5, period, 1) == 4  # never slower than 15 fps at 60 Hz
+    assert cadence_for(0.014, period, 2) == 2  # fits one refresh, but not with room: stays
+    assert cadence_for(0.010, period, 2) == 1
+
+
+def _clock_paced(work: list[float], fps: float = 60.0) -> tuple[DisplayPacer, list, float]:
+    """A clock-paced display (headless, or no vsync) whose frames take ``work[i]`` seconds."""
+    now = [0.0]
+    pacer = DisplayPacer(fps, vsync=False, now=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + max(0.0, s)))
+    pacer.start()
+    shown = []
+    for seconds in work:
+        pacer.wait_to_draw()
+        now[0] += seconds
+        pacer.drawn()
+        shown.append((pacer.presented(), pacer.tick))
+    return pacer, shown, now[0]
+
+
+def test_a_draw_slower_than_the_refresh_is_shown_evenly_not_judder(caplog):
+    """32 ms of work at 60 Hz landed on one refresh, then two, then one; now every frame is
+    shown for two refreshes, none counted late, and show time still runs at wall speed."""
+    with caplog.at_level("INFO", logger="engine.loop.pacing"):
+        pacer, shown, wall = _clock_paced([0.032] * 400)
+    assert pacer.cadence == 2
+    steady = shown[200:]
+    steps = {b[1] - a[1] for a, b in zip(steady, steady[1:])}
+    assert steps == {2} and all(p.skipped == 0 for p, _ in steady)
+    assert pacer.tick / 60 == pytest.approx(wall, abs=2 / 60)
+    assert any("each frame shown for 2 refreshes, 30 fps evenly" in r.getMessage() for r in caplog.records)
+
+
+def test_the_cadence_comes_back_down_when_the_work_shrinks():
+    pacer, shown, _ = _clock_paced([0.032] * 200 + [0.006] * 400)
+    assert pacer.cadence == 1
+    assert {b[1] - a[1] for a, b in zip(shown[-100:], shown[-99:])} == {1}
+
+
+def test_with_vsync_a_frame_just_over_a_refresh_lands_on_every_other_one():
+    """Work of 15-18 ms on a 60 Hz vsync alternated one and two refreshes; at cadence 2 the pacer
+    starts drawing late enough that every swap makes the second refresh."""
+    now = [0.0]
+    period = 1 / 60
+    pacer = DisplayPacer(60.0, vsync=True, now=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + max(0.0, s)))
+    pacer.start()
+    steps = []
+    for i in range(400):
+        pacer.wait_to_draw()
+        now[0] += 0.015 if i % 2 else 0.0175
+        pacer.drawn()
+        now[0] = math.ceil(now[0] / period - 1e-9) * period  # the swap returns at the next refresh
+        before = pacer.tick
+        pacer.presented()
+        steps.append(pacer.tick - before)
+    assert pacer.vsync and pacer.cadence == 2
+    assert set(steps[200:]) == {2}
 
 
 def test_stats_percentiles_in_constant_memory():
@@ -276,13 +341,17 @@ def test_window_plays_handles_keys_and_quits_cleanly(tmp_path, offscreen_window,
     assert _decoded_frames(recorded[0]["path"]) == recorded[0]["frames"]
 
 
-def test_no_display_is_one_clear_line():
+def test_no_display_is_one_clear_line_and_duration_counts_the_waiting():
+    """No X at all: one line saying what to do, retried (a service started before X gets its
+    screen when X comes); --duration is wall time, so it ends the waiting too, in failure."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["SDL_VIDEODRIVER"] = "x11"
-    result = subprocess.run([sys.executable, "-m", "engine.cli", "play", "--walk", "loop", "--duration", "1"],
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "play", "--walk", "loop", "--duration", "7"],
                             capture_output=True, text=True, env=env, timeout=120)
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
-    assert result.returncode == 1 and len(errors) == 1 and "--headless" in errors[0]
+    assert result.returncode == 1 and len(errors) == 2, result.stderr
+    assert "--headless" in errors[0] and "trying again" in errors[0]
+    assert "--duration 7 s passed with no screen" in errors[1]
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -306,3 +307,29 @@ def test_the_override_wins_over_the_hours_until_auto():
     assert always.decide(monday).open
     always.override = "closed"
     assert not always.decide(monday).open
+
+
+def test_duration_is_wall_time_even_for_a_closed_show_and_a_stop_while_starting_is_clean(tmp_path):
+    """A closed show with --duration 22 once ran six minutes (its ticks stand still while closed);
+    SIGTERM while the model loaded killed the process without its stats."""
+    today = dt.date.today().isoformat()
+    closed = tmp_path / "closed.toml"
+    closed.write_text(f'[schedule]\nhours = ["daily 00:00-24:00"]\nclosed = ["{today}"]\nfade = 0\n'
+                      '[[cue]]\nkind = "wander"\n')
+    stats = tmp_path / "closed.json"
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "play", str(closed), "--headless", "--size", "320x180",
+                           "--duration", "4", "--stats-json", str(stats)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    took = time.monotonic() - began
+    assert done.returncode == 0, done.stderr
+    assert took < 60 and json.loads(stats.read_text())["frames"] >= 0  # it ended, and said how it went
+
+    early = tmp_path / "early.json"
+    player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", "--headless", "--walk", "wander", "--size",
+                               "320x180", "--stats-json", str(early)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # importing torch, loading the model: the loop does not exist yet
+    player.send_signal(signal.SIGTERM)
+    _, errors = player.communicate(timeout=120)
+    assert player.returncode == 0, errors
+    assert json.loads(early.read_text())["frames"] < 30  # it stopped at once, and wrote its stats

@@ -72,9 +72,13 @@ class LoopParts:
 class FrameLoop:
     """Runs until quit, the last tick, or a signal (see :meth:`quit`)."""
 
-    def __init__(self, parts: LoopParts, last_tick: int | None, exact: bool) -> None:
+    def __init__(self, parts: LoopParts, last_tick: int | None, exact: bool, seconds: float | None = None) -> None:
+        """``last_tick``: the tick the run ends at; ``seconds``: live, the wall time it ends after
+        too (a closed show's ticks stand still, its duration does not)."""
         self.parts = parts
         self.last_tick = last_tick
+        self.seconds = seconds
+        self._ends_at: float | None = None
         self.exact = exact
         self.ticks = 0
         self._quit = False
@@ -122,6 +126,7 @@ class FrameLoop:
                 stand_in = p.compositor.draw(frame, self._fetch, p.display.target, p.display.flipped)
                 p.outputs.capture(p.display.target, tick)
                 p.outputs.overlay(p.compositor, tick)
+                p.pacer.drawn()
                 p.display.present()
                 self._shown(frame, p.pacer.presented(), stand_in)
         finally:
@@ -146,6 +151,8 @@ class FrameLoop:
             p.display.ctx.finish()
         p.pacer.start()
         self._next_second = self._next_log = time.perf_counter()
+        if self.seconds is not None:
+            self._ends_at = self._next_second + self.seconds
 
     def _fetch(self, key: Key) -> np.ndarray | None:
         runahead = self.parts.runahead
@@ -162,6 +169,8 @@ class FrameLoop:
             self.parts.intake.post(SetFader("/vernissage/render/fade", 1.0, smoothing=self._fade_out / 4))
         if self._quit_at is not None and time.perf_counter() >= self._quit_at:
             self._quit = True
+        if self._ends_at is not None and time.perf_counter() >= self._ends_at:
+            return True
         return self._quit or (self.last_tick is not None and self.parts.pacer.tick >= self.last_tick)
 
     def _shown(self, frame: PlannedFrame, presented: Presented, stand_in: bool) -> None:
@@ -278,7 +287,7 @@ class FrameLoop:
                 "osc_received": p.intake.counters().get("received", 0),
                 "recording_bytes": p.recorder.recording_bytes if p.recorder is not None else 0,
                 "frame_buckets": frame_buckets(stats.histogram, stats.BIN), "frame_seconds": stats.total_seconds,
-                "open": self.opening_state.open,
+                "cadence": p.pacer.cadence, "open": self.opening_state.open,
                 "next_open": self.opening_state.next_open.isoformat() if self.opening_state.next_open else None,
                 "next_close": self.opening_state.next_close.isoformat() if self.opening_state.next_close else None}
 

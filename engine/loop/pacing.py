@@ -8,6 +8,13 @@ waits out the refresh itself, and after a few such swaps paces by the clock for 
 one line. Paced by the clock, it sleeps to each frame's deadline, and starts drawing as late
 as it safely can (late-latching): commands that arrive meanwhile still make that frame.
 
+When a frame's work takes longer than a refresh (a software rasteriser at 1080p60 draws in
+32 ms), frames that land on one refresh, then two, then one judder. The pacer measures the work
+(from the start of drawing to the swap) and shows each frame for an even number of refreshes:
+the smallest *cadence* the work fits in with room (2 at 60 Hz: 30 fps, evenly), back down once
+the work has shrunk for a while. Show time still comes from the refreshes, so the show runs at
+wall speed whatever the cadence.
+
 Offline and in replays, the beat is the work itself: one tick per frame, nothing skipped.
 Either way the tick, never the time Python took, drives the show clock, so show time runs
 at wall speed at any refresh rate, and frame-exactly offline.
@@ -30,6 +37,21 @@ AHEAD_MEANS_NO_VSYNC = 3.0  # refreshes the show may run ahead of the wall clock
 LATE_TOLERANCE = 0.25  # of a refresh: a frame this late keeps its slot (scheduler jitter)
 DRAW_TIMES_KEPT = 120
 LATCH_MARGIN = 0.002  # seconds added to the measured draw time when latching late
+MAX_CADENCE = 4  # refreshes a frame may be shown for: 15 fps at 60 Hz
+CADENCE_UP = 1.0  # of a cadence's time: work (p90) above it misses refreshes, so the cadence rises
+CADENCE_DOWN = 0.7  # of one cadence less: work (p90) below it for a while, so the cadence falls
+CADENCE_EVERY = 60  # frames between decisions
+
+
+def cadence_for(work_p90: float, period: float, current: int) -> int:
+    """Refreshes each frame is shown for: the smallest the work fits in (with room), rising at
+    once and falling one step at a time only when the work fits the lower one easily."""
+    needed = max(1, math.ceil(work_p90 / (CADENCE_UP * period)))
+    if needed > current:
+        return min(MAX_CADENCE, needed)
+    if current > 1 and work_p90 < CADENCE_DOWN * (current - 1) * period:
+        return current - 1
+    return current
 
 
 @dataclass(frozen=True)
@@ -43,11 +65,15 @@ class Presented:
 
 class Pacer(Protocol):
     tick: int  # the next tick to draw
+    cadence: int  # refreshes each frame is shown for
 
     def start(self) -> None: ...
 
     def wait_to_draw(self) -> int:
         """Wait until it is time to draw the next frame; returns its tick."""
+
+    def drawn(self) -> None:
+        """Call when the frame is drawn, just before it is presented (measures the work)."""
 
     def presented(self) -> Presented:
         """Call right after the frame for :attr:`tick` was shown; advances :attr:`tick`."""
@@ -62,6 +88,8 @@ class Pacer(Protocol):
 class ExactPacer:
     """Offline and replays: one tick per frame, as fast as frames come, none skipped."""
 
+    cadence = 1
+
     def __init__(self, fps: float, now: Callable[[], float] = time.perf_counter) -> None:
         self.fps = fps
         self.tick = 0
@@ -74,6 +102,9 @@ class ExactPacer:
 
     def wait_to_draw(self) -> int:
         return self.tick
+
+    def drawn(self) -> None:
+        pass
 
     def presented(self) -> Presented:
         now = self._now()
@@ -107,6 +138,10 @@ class DisplayPacer:
         self._draw_began = 0.0
         self._draw_times: deque[float] = deque(maxlen=DRAW_TIMES_KEPT)
         self._budget = self.period  # how long before a deadline drawing starts (late-latching)
+        self._drawn_at: float | None = None
+        self._work: deque[float] = deque(maxlen=2 * CADENCE_EVERY)  # drawing to swap, where drawn() says
+        self.cadence = 1
+        self._since_decision = 0
 
     def start(self) -> None:
         self._origin = self._last = self._ahead_origin = self._draw_began = self._now()
@@ -123,17 +158,30 @@ class DisplayPacer:
         return self._origin + tick / self.fps
 
     def wait_to_draw(self) -> int:
-        """Paced by the clock: sleep until the frame's deadline less the measured draw time."""
+        """Paced by the clock: sleep until the frame's deadline less the measured draw time. With
+        vsync and a cadence above 1: start drawing as late as lets the swap make the cadence's
+        refresh, so it can make none sooner."""
         if not self.vsync and self.late_latch:
             wait = self.deadline(self.tick) - self._budget - self._now()
             if wait > 0:
                 self._sleep(wait)
+        elif self.vsync and self.cadence > 1:
+            wait = self._last + self.cadence * self.period - self._budget - self._now()
+            if wait > 0:
+                self._sleep(wait)
         self._draw_began = self._now()
+        self._drawn_at = None
         return self.tick
+
+    def drawn(self) -> None:
+        self._drawn_at = self._now()
 
     def presented(self) -> Presented:
         now = self._now()
-        self._measure_draw(now - self._draw_began)
+        if self._drawn_at is not None:  # the work alone: a swap that waits for the refresh is not work
+            self._work.append(self._drawn_at - self._draw_began)
+        self._measure_draw((self._drawn_at if self._drawn_at is not None else now) - self._draw_began)
+        k = self.cadence
         step = None
         if self.vsync:
             step, now = self._vsync_step(now)
@@ -143,11 +191,27 @@ class DisplayPacer:
                 self._sleep(wait)
                 now = self._now()
             step = max(1, math.floor((now - self._origin) * self.fps) + 1 - self.tick)
-            if step > 1 and now - self.deadline(self.tick + step - 1) < LATE_TOLERANCE * self.period:
-                step -= 1
+            step = k * math.ceil(step / k)  # whole cadences: every frame shown for k refreshes
+            if step > k and now - self.deadline(self.tick + step - k) < LATE_TOLERANCE * self.period:
+                step -= k
         interval, self._last = now - self._last, now
         self.tick += step
-        return Presented(interval, step - 1, now)
+        self._decide_cadence()
+        return Presented(interval, max(0, step - k), now)
+
+    def _decide_cadence(self) -> None:
+        self._since_decision += 1
+        if self._since_decision < CADENCE_EVERY or len(self._work) < CADENCE_EVERY:
+            return
+        self._since_decision = 0
+        recent = sorted(self._work)
+        p90 = recent[int(0.9 * (len(recent) - 1))]
+        cadence = cadence_for(p90, self.period, self.cadence)
+        if cadence != self.cadence:
+            log.info("a frame's work takes %.1f ms (p90) at %g Hz: each frame shown for %d refresh%s, "
+                     "%g fps evenly", 1000 * p90, self.fps, cadence, "" if cadence == 1 else "es",
+                     round(self.fps / cadence, 2))
+            self.cadence = cadence
 
     def _vsync_step(self, now: float) -> tuple[int | None, float]:
         """Refreshes since the last swap (None when this swap says there is no real vsync), and
@@ -186,4 +250,4 @@ class DisplayPacer:
         if len(self._draw_times) % 30 == 0 or len(self._draw_times) < 30:
             ordered = sorted(self._draw_times)
             p98 = ordered[min(len(ordered) - 1, int(0.98 * len(ordered)))]
-            self._budget = min(self.period, p98 + LATCH_MARGIN)
+            self._budget = min(self.cadence * self.period, p98 + LATCH_MARGIN)

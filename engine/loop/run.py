@@ -75,6 +75,7 @@ from engine.show import Show, ShowError, Timeline
 from engine.show.anchor import show_time_at
 from engine.show.registry import Registry
 from engine.show.reload import ShowWatcher
+from engine.stopping import STOPPED_EARLY
 
 log = logging.getLogger(__name__)
 LOOKAHEAD_SECONDS = 0.5
@@ -222,6 +223,8 @@ def _quit_on_signals(loop: FrameLoop, housekeeping: Housekeeping | None = None) 
         return
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda signum, frame: loop.quit(fade=FADE_OUT))
+    if STOPPED_EARLY.is_set():  # asked while the show was starting (engine.stopping)
+        loop.quit()
     if housekeeping is not None:
         signal.signal(signal.SIGHUP, lambda signum, frame: housekeeping.reload())
 
@@ -229,6 +232,7 @@ def _quit_on_signals(loop: FrameLoop, housekeeping: Housekeeping | None = None) 
 def _summary(loop: FrameLoop, build: _Build, recorder: RecorderOutput, intake: CommandIntake) -> dict[str, Any]:
     stats = loop.parts.stats
     return {**stats.summary(), "generator_fps": round(build.runahead.network_rate(), 1),
+            "cadence": loop.parts.pacer.cadence,
             "keyframe_rate": float(build.state.clock.latest.keyframe_rate), "size": list(build.display.size),
             "renderer": build.display.ctx.info["GL_RENDERER"], "model": build.program.generator.card.name,
             "device": build.program.generator.describe(), "recordings": recorder.recordings,
@@ -323,7 +327,8 @@ class LiveRun:
         if wall is not None:
             parts.wall = wall
         self.housekeeping = housekeeping
-        self.loop = FrameLoop(parts, None if options.duration is None else round(options.duration * fps), exact=False)
+        self.loop = FrameLoop(parts, None if options.duration is None else round(options.duration * fps), exact=False,
+                              seconds=options.duration)
         preview = options.preview and sys.stdout.isatty()
         if options.preview and not preview:
             log.warning("--preview draws in the terminal the show was started from, and stdout is not one: ignored")

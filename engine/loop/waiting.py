@@ -143,14 +143,18 @@ def when_ready(make: Callable[[], T], problems: tuple[type[BaseException], ...],
 
 
 def keep_trying(make: Callable[[], T], problems: tuple[type[BaseException], ...], first: str, display: Display,
-                health: tuple[str, int] | None, fallback: Path | None) -> T | None:
+                health: tuple[str, int] | None, fallback: Path | None, seconds: float | None = None) -> T | None:
     """After ``make()`` failed with ``first``: wait on ``display``, unhealthy, and try again every
-    :data:`RETRY_EVERY` seconds until it works (None when told to quit first)."""
+    :data:`RETRY_EVERY` seconds until it works (None when told to quit first, or when ``seconds``
+    of wall time have passed: ``--duration`` counts the waiting too)."""
     waiting = Waiting(display, health, fallback)
     stop = _on_stop(waiting)
+    until = None if seconds is None else time.monotonic() + seconds
     try:
         waiting.fail(first)
-        while waiting.wait(RETRY_EVERY):
+        while waiting.wait(RETRY_EVERY if until is None else max(0.0, min(RETRY_EVERY, until - time.monotonic()))):
+            if until is not None and time.monotonic() >= until:
+                return None
             waiting.release_health()
             try:
                 made = make()

@@ -53,6 +53,7 @@ class Health:
     state: str = "healthy"  # healthy | degraded | unhealthy
     missed_share: float = 0.0  # refreshes without their own frame over the last minute, 0..1
     missed_share_limit: float = MISSED_SHARE  # above it: degraded
+    cadence: int = 1  # refreshes each frame is shown for (2: half the display's rate, evenly)
 
     def as_json(self) -> dict:
         data = asdict(self)
@@ -115,7 +116,7 @@ class HealthOutput(Output):
                       facts["model"], facts["device"], facts["keyframe_rate"], facts["osc_received"], status.errors,
                       facts["recording_bytes"], facts.get("open", True), facts.get("next_open"),
                       facts.get("next_close"), facts["frame_buckets"], facts["frame_seconds"], state, round(share, 4),
-                      self.missed_share_limit)
+                      self.missed_share_limit, facts.get("cadence", 1))
 
     def current(self) -> Health:
         """The latest snapshot, judged now: frames that stopped coming make it unhealthy too."""

@@ -87,6 +87,8 @@ class _Figures:
                                 value=int(h.state == "degraded"))
         yield GaugeMetricFamily("vernissage_missed_share", "Refreshes without their own frame, last minute (0..1)",
                                 value=h.missed_share)
+        yield GaugeMetricFamily("vernissage_cadence", "Refreshes each frame is shown for (the draw's even pace)",
+                                value=h.cadence)
         yield GaugeMetricFamily("vernissage_missed_share_limit", "Missed share above which the show is degraded",
                                 value=h.missed_share_limit)
         yield GaugeMetricFamily("vernissage_open", "1 within opening hours", value=int(h.open))
