@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import save_file
 
 from engine.cli import main
-from engine.commands import NextFace, ReloadShow, ShowLoaded, Slew, Snapshot
+from engine.commands import NextFace, ReloadShow, SetFader, ShowLoaded, Slew, Snapshot
 from engine.frames import WalkSource, make_walk
 from engine.inputs.osc_server import SCHEDULE_PER_SENDER, CommandQueue, Incoming, OscServer
 from engine.inputs.performance_log import PerformanceLog, read_performance
@@ -415,6 +415,34 @@ def test_one_sender_cannot_fill_the_timed_queue_for_everyone():
     mine = [queue.put(Incoming(NextFace(), ("10.0.0.1", 9000), 0.0, 100.0)) for _ in range(500)]
     assert mine.count(True) == SCHEDULE_PER_SENDER
     assert queue.put(Incoming(NextFace(), ("10.0.0.2", 9000), 0.0, 100.0))
+
+
+def test_bundles_count_message_by_message_against_the_limits():
+    """100 bundles a second of 200 /portrait/next each (20,000 triggers; as many as a datagram
+    holds) once passed a limit that counted datagrams: 280 missed frames in 10 s. Messages are counted, and triggers have
+    their own budget; fader moves still coalesce and are not starved by the triggers."""
+    from engine.inputs.osc_server import MESSAGES_PER_SECOND, TRIGGERS_PER_SECOND
+    from tests.osc_harness import bundle, message
+
+    server = OscServer("127.0.0.1", 0)
+    try:
+        storm = bundle(0, *[message("/vernissage/portrait/next")] * 200)
+        fader = message("/vernissage/render/grain", 0.2)
+        taken = 0
+        for second in range(3):
+            for k in range(100):
+                now = second + k / 100
+                server.receive(storm, ("127.0.0.1", 5000), now)
+                server.receive(fader, ("127.0.0.1", 5000), now)
+                taken += sum(1 for item in server.queue.take(now) if not isinstance(item.command, SetFader))
+        c = server.counters
+        assert taken <= 3 * TRIGGERS_PER_SECOND  # what reaches the frame loop
+        assert c.received == 3 * MESSAGES_PER_SECOND and c.malformed == 0  # 20 bundles' worth a second
+        assert c.flooded > 3 * (100 - 20)  # the rest: messages cut from a bundle, then datagrams unparsed
+        server.receive(fader, ("127.0.0.1", 5000), 10.0)  # a new second: a fader move goes through
+        assert any(isinstance(i.command, SetFader) for i in server.queue.take(10.0))
+    finally:
+        server.close()
 
 
 def test_status_answers_are_limited_when_open_to_the_network():

@@ -5,7 +5,11 @@ the order), drops senders outside the allow-list, parses defensively (engine.inp
 checks each message against the address map or the bindings, queues commands for the frame
 loop, answers ``/vernissage/status`` and sends feedback. Fader moves coalesce to the latest
 value per address, so a flood can delay nothing but itself; bundles with a time tag wait
-until the frame they name. Problems are counted and logged, one line per kind per 10 s.
+until the frame they name. Limits count messages, not datagrams: a bundle of 250
+``/portrait/next`` is 250 against :data:`MESSAGES_PER_SECOND`, and triggers (everything but
+fader moves and status queries) have a budget of their own, :data:`TRIGGERS_PER_SECOND`, far
+above what hands or a controller send (100 bundles of 250 once cost 280 missed frames in 10 s).
+Problems are counted and logged, one line per kind per 10 s.
 
 The frame loop never touches the socket or the subscriber table: it publishes the latest
 :class:`~engine.status.Status` (one reference, replaced whole) and wakes this thread when a
@@ -39,7 +43,8 @@ QUEUE_LIMIT = 256  # triggers waiting for the next frame (fader moves coalesce a
 SCHEDULE_LIMIT = 1024  # timed bundle messages waiting for their frame
 SCHEDULE_PER_SENDER = 64  # one sender cannot fill the schedule for everyone
 SCHEDULE_HORIZON = 3600.0  # seconds: a time tag further ahead is a sender's clock error
-PACKETS_PER_SECOND = 4000  # beyond this, datagrams are read and dropped unparsed
+MESSAGES_PER_SECOND = 4000  # beyond this, messages are dropped (datagrams unparsed once it is spent)
+TRIGGERS_PER_SECOND = 120  # discrete commands (next face, cues, record...) a second, all senders together
 SUBSCRIBER_LIMIT = 8
 SUBSCRIPTION_SECONDS = 600.0
 EXPOSED_SUBSCRIPTION_SECONDS = 30.0  # open to any sender: an answer address may be spoofed
@@ -103,6 +108,7 @@ class CommandQueue:
         self._items: OrderedDict[object, Incoming] = OrderedDict()
         self._scheduled: list[Incoming] = []
         self._sequence = 0
+        self._triggers = 0  # items in _items that are not fader moves (counted: a flood made this O(n))
 
     def put(self, item: Incoming) -> bool:
         """False when the queue is full (the item is dropped)."""
@@ -117,9 +123,10 @@ class CommandQueue:
                 key: object = item.command.fader
                 self._items.pop(key, None)  # the latest move, at the position of the latest arrival
             else:
-                if sum(1 for k in self._items if isinstance(k, int)) >= QUEUE_LIMIT:
+                if self._triggers >= QUEUE_LIMIT:
                     return False
                 self._sequence += 1
+                self._triggers += 1
                 key = self._sequence
             self._items[key] = item
             return True
@@ -132,6 +139,7 @@ class CommandQueue:
                 self._scheduled = [i for i in self._scheduled if i.due is not None and i.due > now]
             ready = list(self._items.values())
             self._items.clear()
+            self._triggers = 0
         return due + ready
 
 
@@ -176,7 +184,8 @@ class OscServer:
         self._wake_read.setblocking(False)
         self._wake_write.setblocking(False)
         self._stop = threading.Event()
-        self._window = (0.0, 0)
+        self._window = (0.0, 0)  # (second began, messages in it)
+        self._triggers_window = (0.0, 0)
         self._thread = threading.Thread(target=self._serve, name="osc-server", daemon=True)
         if self.exposed:
             log.warning("OSC listens on %s:%d for any sender; --osc-allow limits who may control the show",
@@ -264,13 +273,25 @@ class OscServer:
             return False
         return any(address in network for network in self.allow)
 
-    def _flooded(self, now: float) -> bool:
+    def _spent(self, now: float) -> bool:
+        """Whether this second's message budget is used up (a datagram is then not even parsed)."""
         start, count = self._window
         if now - start >= 1.0:
-            self._window = (now, 1)
+            self._window = (now, 0)
+            self._triggers_window = (now, 0)
             return False
-        self._window = (start, count + 1)
-        return count + 1 > PACKETS_PER_SECOND
+        return count >= MESSAGES_PER_SECOND
+
+    def _admit(self, count: int) -> int:
+        """How many of ``count`` messages this second's budget takes (all are charged)."""
+        start, used = self._window
+        self._window = (start, used + count)
+        return max(0, min(count, MESSAGES_PER_SECOND - used))
+
+    def _admit_trigger(self) -> bool:
+        start, used = self._triggers_window
+        self._triggers_window = (start, used + 1)
+        return used < TRIGGERS_PER_SECOND
 
     def receive(self, data: bytes, sender: tuple[str, int], now: float) -> None:
         """Handle one datagram (the socket thread calls this)."""
@@ -279,9 +300,9 @@ class OscServer:
             c.refused += 1
             self.problems.warning("refused", f"OSC: refused a packet from {sender[0]} (not in --osc-allow)")
             return
-        if self._flooded(now):
+        if self._spent(now):
             c.flooded += 1
-            self.problems.warning("flood", f"OSC: more than {PACKETS_PER_SECOND} packets/s; dropping the excess")
+            self.problems.warning("flood", f"OSC: more than {MESSAGES_PER_SECOND} messages/s; dropping the excess")
             return
         try:
             messages = parse(data)
@@ -289,8 +310,12 @@ class OscServer:
             c.malformed += 1
             self.problems.warning("malformed", f"OSC: malformed packet from {sender[0]} ({exc})")
             return
+        admitted = self._admit(len(messages))
+        if admitted < len(messages):
+            c.flooded += len(messages) - admitted
+            self.problems.warning("flood", f"OSC: more than {MESSAGES_PER_SECOND} messages/s; dropping the excess")
         wall = time.time()
-        for message in messages:
+        for message in messages[:admitted]:
             c.received += 1
             self._dispatch(message.address, message.args, sender, now,
                            None if message.when is None or message.when <= wall else now + (message.when - wall))
@@ -322,6 +347,10 @@ class OscServer:
             return
         if command is None:
             return  # a button's release
+        if not isinstance(command, SetFader) and not self._admit_trigger():
+            c.flooded += 1
+            self.problems.warning("triggers", f"OSC: more than {TRIGGERS_PER_SECOND} commands/s; dropping the excess")
+            return
         if due is not None and due - now > SCHEDULE_HORIZON:
             c.rejected += 1
             self.problems.warning("horizon", f"OSC: {address} is timed {due - now:.0f} s ahead; ignored (clock error?)")
