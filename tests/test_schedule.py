@@ -64,6 +64,26 @@ def test_across_a_daylight_saving_change():
     assert museum.next_change(dt.datetime(2026, 10, 25, 6, 0, tzinfo=utc)) == at(2026, 10, 25, 10, 0)
 
 
+def test_next_open_and_close_are_real_future_instants_around_daylight_saving():
+    """In the autumn's repeated hour next_close lay in the past (the first pass of 02:45 named
+    while the clock read the second 02:15); in the spring's gap next_open named 02:30, a time
+    that does not exist. Both are now the instants the state changes."""
+    utc = dt.timezone.utc
+    night = gallery("daily 20:00-02:45")
+    # 25 October 2026: the clock reads 02:15 twice; the second time is 01:15 UTC
+    second_pass = dt.datetime(2026, 10, 25, 1, 15, tzinfo=utc)
+    assert night.is_open(second_pass)
+    close = night.next_change(second_pass)
+    assert close > second_pass and close.astimezone(utc) == dt.datetime(2026, 10, 25, 1, 45, tzinfo=utc)
+    early = gallery("daily 02:30-20:00")
+    # 29 March 2026: 02:00 CET jumps to 03:00 CEST; 02:30 never happens
+    before = dt.datetime(2026, 3, 29, 0, 50, tzinfo=utc)  # 01:50 CET
+    opens = early.next_change(before)
+    assert opens.astimezone(utc) == dt.datetime(2026, 3, 29, 1, 0, tzinfo=utc)  # 03:00 CEST, when it jumps
+    assert opens.astimezone(BERLIN).replace(tzinfo=None) == dt.datetime(2026, 3, 29, 3, 0)  # a time that exists
+    assert early.is_open(opens) and not early.is_open(opens.astimezone(utc) - dt.timedelta(seconds=1))
+
+
 def test_a_clock_that_jumps_is_just_the_next_answer():
     s = gallery("daily 10:00-18:00")
     seen = []

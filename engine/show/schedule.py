@@ -13,6 +13,7 @@ whatever the hours say.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -59,12 +60,6 @@ class Schedule:
             return dt.datetime.fromtimestamp(moment.timestamp())
         return moment.astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None)
 
-    def aware(self, local: dt.datetime) -> dt.datetime:
-        """A naive local time back as an aware one (for people and /health)."""
-        if self.timezone is None:
-            return local.astimezone()
-        return local.replace(tzinfo=ZoneInfo(self.timezone))
-
     def open_at(self, local: dt.datetime) -> bool:
         """Whether the gallery is open at the local wall-clock time ``local``."""
         if local.date() in self.closed:
@@ -80,22 +75,50 @@ class Schedule:
         return self.open_at(self.local(moment))
 
     def next_change(self, moment: dt.datetime) -> dt.datetime | None:
-        """When the gallery next opens or closes after ``moment`` (aware), within two weeks."""
+        """When the gallery next opens or closes after ``moment`` (aware), within two weeks.
+
+        Compared as instants, not wall-clock times: in the autumn's repeated hour a wall time
+        names two instants (the later one can be the next change), and in the spring's gap a
+        wall time names none (the change is when the clocks jump past it).
+        """
         now = self.local(moment)
         state = self.open_at(now)
-        candidates = set()
+        candidates: set[dt.datetime] = set()
         for offset in range(-1, LOOKAHEAD_DAYS):
             day = now.date() + dt.timedelta(days=offset)
-            midnight = dt.datetime.combine(day, dt.time())
-            candidates.add(midnight)
+            candidates.add(dt.datetime.combine(day, dt.time()))
             for period in self.periods:
                 span = period.spans(day)
                 if span is not None:
                     candidates.update(span)
-        for candidate in sorted(c for c in candidates if c > now):
-            if self.open_at(candidate) != state:
-                return self.aware(candidate)
+        after = moment.timestamp()
+        instants = sorted({t for c in candidates for t in self._instants(c) if t > after})
+        for instant in instants:
+            if self.open_at(self._local_at(instant)) != state:
+                return self._aware_at(instant)
         return None
+
+    def _local_at(self, timestamp: float) -> dt.datetime:
+        return self.local(dt.datetime.fromtimestamp(timestamp, dt.timezone.utc))
+
+    def _aware_at(self, timestamp: float) -> dt.datetime:
+        moment = dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
+        return moment.astimezone() if self.timezone is None else moment.astimezone(ZoneInfo(self.timezone))
+
+    def _instants(self, local: dt.datetime) -> list[float]:
+        """The instants (timestamps) at which the wall clock reads ``local``: two in a repeated
+        hour; in a gap, none, so the instant the clock jumps past it."""
+        tz = None if self.timezone is None else ZoneInfo(self.timezone)
+        stamps = {(local.replace(fold=fold) if tz is None else local.replace(tzinfo=tz, fold=fold)).timestamp()
+                  for fold in (0, 1)}
+        valid = [t for t in stamps if self._local_at(t) == local]
+        if valid:
+            return valid
+        low, high = min(stamps), max(stamps)  # the gap lies between the two readings
+        for _ in range(40):  # to well under a second
+            middle = (low + high) / 2
+            low, high = (middle, high) if self._local_at(middle) < local else (low, middle)
+        return [float(math.ceil(high))]
 
 
 def _minutes(text: str, what: str, end: bool) -> int:
