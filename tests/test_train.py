@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from engine.generators.loading import load_generator
 from engine.train.data import DataError, load_images
 from engine.train.spectrum import reduced_spectra_torch, spectral_loss
-from engine.train.trainer import Recipe, Trainer, run
+from engine.train.trainer import Recipe, Trainer, TrainError, run
 from synthetic_images import write_images
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,3 +197,73 @@ def test_the_path_length_penalty_evens_out_how_far_a_step_in_w_moves_the_picture
         penalty.backward()
         optimiser.step()
     assert spread() < 0.8 * before and expected > 0.05
+
+
+# --- training never loses or corrupts work (hardening, round two) ----------------------------------
+
+def test_sixteen_bit_images_train_at_their_depth_not_as_white(tmp_path):
+    """A mid-grey 16-bit gradient once loaded at level 254.5 (Pillow's convert clips at 255)."""
+    from PIL import Image
+
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    gradient = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
+    Image.fromarray(gradient).save(folder / "grey16.png")
+    Image.fromarray((gradient // 2).astype(np.int32), "I").save(folder / "grey32.tif")
+    loaded = load_images(folder, 32).images.astype(float)
+    assert loaded.shape == (2, 32, 32, 3)
+    assert 120 < loaded[0].mean() < 135  # mid grey, as it is
+    assert 55 < loaded[1].mean() < 70  # half that
+
+
+def test_a_one_image_folder_trains(tmp_path):
+    folder = write_images(tmp_path / "one", 1)
+    trainer = _train(folder, tmp_path / "m", 3)
+    assert trainer.step == 3 and (tmp_path / "m" / "generator.safetensors").exists()
+
+
+def test_resume_survives_a_torn_progress_file_and_may_train_longer(images, tmp_path):
+    folder = tmp_path / "m"
+    _train(images, folder, 3)
+    with (folder / "progress.jsonl").open("a") as f:
+        f.write('{"step": 4, "frechet_th')  # killed mid-line
+    trainer = _train(images, folder, 6, resume=True)  # more --steps than the first run: allowed
+    assert trainer.step == 6
+    steps = [json.loads(line)["step"] for line in (folder / "progress.jsonl").read_text().splitlines()]
+    assert steps == [0, 3, 6]
+    with pytest.raises(TrainError, match="other settings"):
+        _train(images, folder, 9, resume=True, seed=7)  # another seed is another run
+
+
+@pytest.mark.parametrize("content", [[1, 2, 3], {"recipe": {}, "step": 1}, "not a checkpoint"])
+def test_a_tampered_checkpoint_is_one_line(images, tmp_path, content):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    torch.save(content, folder / "checkpoint.pt")
+    with pytest.raises(TrainError) as caught:
+        _train(images, folder, 3, resume=True)
+    assert "\n" not in str(caught.value) and "checkpoint" in str(caught.value)
+
+
+def test_a_full_disk_while_training_is_one_line_and_keeps_the_last_good_model(images, tmp_path):
+    import resource
+
+    folder = tmp_path / "m"
+    _train(images, folder, 3)
+    good = (folder / "generator.safetensors").read_bytes()
+    checkpoint = (folder / "checkpoint.pt").read_bytes()
+
+    def full_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))  # no file past 64 kB: the checkpoint fails
+
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "train", str(images), "-o", str(folder), "--size", "32",
+                             "--steps", "6", "--batch", "8", "--every", "3", "--resume", "--no-progress"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300, preexec_fn=full_disk)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+    assert result.returncode == 1 and errors and "internal error" not in result.stderr, result.stderr
+    assert "cannot write" in errors[-1]
+    assert not list(folder.glob("*.partial"))
+    assert (folder / "checkpoint.pt").read_bytes() == checkpoint  # the last good one, whole
+    assert (folder / "generator.safetensors").read_bytes() == good
+    assert load_generator(folder, device="cpu").resolution == 32

@@ -45,17 +45,35 @@ def load_images(folder: Path, size: int, cache: Path | None = None) -> ImageSet:
     for path in files:
         try:
             with Image.open(path) as opened:
-                images.append(_square(opened.convert("RGB"), size))
+                images.append(_square(eight_bit_rgb(opened), size))
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
             skipped += 1
     if not images:
         raise DataError(f"{folder}: no image Pillow can read ({skipped} files skipped)")
     found = ImageSet(np.stack(images), skipped, folder)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cached, images=found.images, skipped=np.array(skipped))
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(cached, images=found.images, skipped=np.array(skipped))
+        except OSError as exc:  # no cache: the folder is read again next time, that is all
+            log.warning("%s: cannot cache the images (%s)", cached, exc.strerror or exc)
+            cached.unlink(missing_ok=True)
     log.info("data: %s", found.summary())
     return found
+
+
+def eight_bit_rgb(image: Image.Image) -> Image.Image:
+    """``image`` as 8-bit RGB, at its full depth scaled down: Pillow's own convert() clips 16-bit
+    and 32-bit greys at 255 (a mid-grey 16-bit gradient trained as white)."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        grey = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or grey.max() > 255 else 255.0
+        return Image.fromarray(np.clip(grey * (255.0 / top) + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
+    if image.mode == "F":
+        grey = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        scale = 255.0 if grey.max() <= 1.0 else 1.0
+        return Image.fromarray(np.clip(grey * scale + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
+    return image.convert("RGB")
 
 
 def _square(image: Image.Image, size: int) -> np.ndarray:

@@ -70,12 +70,17 @@ def frechet_distance(fake: np.ndarray, real: np.ndarray, thumb: int = 8) -> floa
     image sets: a sample-quality number that needs no downloaded network (lower is closer)."""
     a, b = _thumbnails(fake, thumb), _thumbnails(real, thumb)
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    cov_a, cov_b = _covariance(a), _covariance(b)
     values, vectors = np.linalg.eigh(cov_a)
     root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
     middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)  # sqrt(cov_a) cov_b sqrt(cov_a) is symmetric PSD
     trace_root = float(np.sqrt(np.clip(middle, 0, None)).sum())
     return max(0.0, float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2.0 * trace_root))
+
+
+def _covariance(x: np.ndarray) -> np.ndarray:
+    """The sample covariance; one sample has none (np.cov's NaN failed a one-image folder)."""
+    return np.cov(x, rowvar=False) if len(x) > 1 else np.zeros((x.shape[1], x.shape[1]))
 
 
 def _thumbnails(images: np.ndarray, thumb: int) -> np.ndarray:

@@ -227,10 +227,17 @@ class Trainer:
                 "torch_rng": torch.get_rng_state()}
 
     def save(self, folder: Path) -> None:
+        """The checkpoint, written whole or not at all: the last good one stays until the new one
+        is complete (a full disk is one line, and no .partial is left behind)."""
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / (CHECKPOINT + ".partial")
-        torch.save(self.state(), partial)
-        partial.replace(folder / CHECKPOINT)
+        try:
+            torch.save(self.state(), partial)
+            partial.replace(folder / CHECKPOINT)
+        except (OSError, RuntimeError) as exc:  # torch.save reports a failed write as RuntimeError
+            partial.unlink(missing_ok=True)
+            raise TrainError(f"{folder / CHECKPOINT}: cannot write the checkpoint ({_reason(exc)}); "
+                             "the last one saved is kept") from None
 
     def restore(self, folder: Path) -> None:
         path = folder / CHECKPOINT
@@ -240,20 +247,35 @@ class Trainer:
             raise TrainError(f"{path}: no checkpoint to resume from") from None
         except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file is one line
             raise TrainError(f"{path}: cannot resume ({str(exc).splitlines()[0][:120]})") from None
-        if state.get("recipe") != asdict(self.recipe):
-            raise TrainError(f"{path}: the checkpoint was made with other settings ({state.get('recipe')})")
-        for name in ("g", "d", "g_ema", "g_opt", "d_opt"):
-            getattr(self, name).load_state_dict(state[name])
-        self.rng.set_state(state["rng"])
-        self.device_rng.set_state(state["device_rng"])
-        self.pl_mean.copy_(state["pl_mean"])
-        torch.set_rng_state(state["torch_rng"])
-        self.step = int(state["step"])
+        missing = [k for k in CHECKPOINT_KEYS if k not in state] if isinstance(state, dict) else list(CHECKPOINT_KEYS)
+        if missing:
+            raise TrainError(f"{path}: not a checkpoint of vernissage train (lacks {', '.join(missing[:4])})")
+        if not isinstance(state["recipe"], dict) or _resumable(state["recipe"]) != _resumable(asdict(self.recipe)):
+            raise TrainError(f"{path}: the checkpoint was made with other settings ({state['recipe']}); only "
+                             "--steps and --every may change on --resume")
+        try:
+            for name in ("g", "d", "g_ema", "g_opt", "d_opt"):
+                getattr(self, name).load_state_dict(state[name])
+            self.rng.set_state(state["rng"])
+            self.device_rng.set_state(state["device_rng"])
+            self.pl_mean.copy_(state["pl_mean"])
+            torch.set_rng_state(state["torch_rng"])
+            self.step = int(state["step"])
+        except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise TrainError(f"{path}: the checkpoint does not fit this network ({_reason(exc)})") from None
 
     def export(self, folder: Path, name: str, history: list[dict]) -> None:
-        """The averaged generator as a model folder: safetensors and a card with the recipe."""
+        """The averaged generator as a model folder: safetensors and a card with the recipe, each
+        replacing the last only when written whole."""
         tensors = self.g_ema.tensors() if self.recipe.arch == "stylegan2" else exported(self.g_ema)
-        save_weights(tensors, folder / "generator.safetensors")
+        partial = folder / "generator.safetensors.partial"
+        try:
+            save_weights(tensors, partial)
+            partial.replace(folder / "generator.safetensors")
+        except (OSError, RuntimeError) as exc:
+            partial.unlink(missing_ok=True)
+            raise TrainError(f"{folder / 'generator.safetensors'}: cannot write the model ({_reason(exc)}); "
+                             "the last one exported is kept") from None
         last = history[-1] if history else self.quality()
         r = self.recipe
         card = [
@@ -268,7 +290,52 @@ class Trainer:
             'note = "describe what the images are and the terms they may be used under here"', "",
             "[licence]", 'text = "state the licence of these weights here"',
         ]
-        (folder / "model.toml").write_text("\n".join(card) + "\n", encoding="utf-8")
+        write_whole(folder / "model.toml", "\n".join(card) + "\n")
+
+
+CHECKPOINT_KEYS = ("recipe", "step", "g", "d", "g_ema", "g_opt", "d_opt", "rng", "device_rng", "pl_mean", "torch_rng")
+
+
+def _resumable(recipe: dict) -> dict:
+    """What a resumed run must share with its checkpoint: all but how long and how often."""
+    return {k: v for k, v in recipe.items() if k not in ("steps", "every")}
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception in a few words: the OS's reason where there is one."""
+    text = getattr(exc, "strerror", None) or (str(exc).splitlines() or [""])[0] or type(exc).__name__
+    return text[:120]
+
+
+def write_whole(path: Path, text: str) -> None:
+    """``path`` replaced by ``text`` only once it is written whole; TrainError on a full disk."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise TrainError(f"{path}: cannot write ({_reason(exc)}); the last one written is kept") from None
+
+
+def read_history(path: Path) -> list[dict]:
+    """``progress.jsonl``, its torn or foreign lines skipped (a killed run can leave half a line)."""
+    if not path.exists():
+        return []
+    history, torn = [], 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            torn += 1
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("step"), int):
+            history.append(entry)
+        else:
+            torn += 1
+    if torn:
+        log.warning("%s: %d unreadable line%s skipped", path, torn, "" if torn == 1 else "s")
+    return history
 
 
 def run(trainer: Trainer, folder: Path, name: str, progress: bool = True) -> list[dict]:
@@ -278,16 +345,19 @@ def run(trainer: Trainer, folder: Path, name: str, progress: bool = True) -> lis
 
     folder.mkdir(parents=True, exist_ok=True)
     history_path = folder / "progress.jsonl"
-    history = [json.loads(line) for line in history_path.read_text().splitlines()] if history_path.exists() else []
-    history = [h for h in history if h["step"] <= trainer.step]
+    history = [h for h in read_history(history_path) if h["step"] <= trainer.step]
     began, done_at_start = time.perf_counter(), trainer.step
     bar = tqdm(total=trainer.recipe.steps, initial=trainer.step, disable=not progress, unit="step")
 
     def checkpoint() -> None:
         history.append(trainer.quality())
-        history_path.write_text("".join(json.dumps(h) + "\n" for h in history))
-        sample_grid(trainer.g_ema, trainer.fixed_z.to(trainer.device), trainer.step, folder / f"samples-{trainer.step:06d}.png")
-        plot_progress(history, folder / "progress.png")
+        write_whole(history_path, "".join(json.dumps(h) + "\n" for h in history))
+        try:  # pictures for people: a full disk here is one line, and the checkpoint is tried still
+            sample_grid(trainer.g_ema, trainer.fixed_z.to(trainer.device), trainer.step,
+                        folder / f"samples-{trainer.step:06d}.png")
+            plot_progress(history, folder / "progress.png")
+        except OSError as exc:
+            log.error("%s: cannot write the sample grid or the plot (%s)", folder, _reason(exc))
         trainer.save(folder)
         trainer.export(folder, name, history)
 
