@@ -64,16 +64,20 @@ def test_clicks_are_heard_within_one_frame(tmp_path):
         assert 0 <= frame - t * FPS <= 1.0 + 1e-9, (t, frame)
 
 
-def test_silence_is_zero_and_noise_is_loud_without_onsets(tmp_path):
+def test_silence_is_zero_and_levels_read_against_the_tracks_own_loudness(tmp_path):
+    """Silence is 0; the track's first sound sets its loudness, which reads TYPICAL_LEVEL and
+    keeps the show's own pace; 30 dB under it reads quiet. Steady noise: no onsets, no jitter."""
+    from engine.audio.analysis import TYPICAL_LEVEL
+
     track = np.concatenate((np.zeros(2 * RATE), noise(3.0, 0.1), np.zeros(2 * RATE), noise(3.0, 0.003, seed=1)))
     features, drives = heard(write_track(tmp_path / "levels.wav", track))
     silent, loud, quiet = features[30:60], features[75:150], features[225:300]
     assert max(f.level for f in silent) == 0.0 and max(f.onset for f in silent) == 0.0
-    assert min(f.level for f in loud) > 0.7 and min(f.level for f in quiet) < 0.15
+    assert all(abs(f.level - TYPICAL_LEVEL) < 0.1 for f in loud) and max(f.level for f in quiet) < 0.15
     assert sum(f.hit for f in features[62:150]) == 0  # steady noise: a steady flux, no onsets after its start
     steady = drives[90:150]  # after the push of its start has decayed
     assert max(steady) - min(steady) < 0.05 * np.mean(steady)  # a steady pace, not jitter
-    assert max(drives[30:60]) < 0.2 < 1.5 < min(steady)  # silence almost still, loud lively
+    assert max(drives[30:60]) < 0.2 < 0.6 < min(steady) <= max(steady) < 1.2  # silence almost still; the pace its own
 
 
 def test_a_sweep_moves_through_the_bands(tmp_path):
@@ -105,6 +109,27 @@ def test_a_file_and_a_stream_of_the_same_samples_give_the_same_features(tmp_path
         live.feed(samples[start:start + 256])
     assert live.hops == offline.hops and live.take() == offline.take()
     assert list(live._flux) == list(offline._flux)
+
+
+def test_quiet_and_loud_masters_of_the_same_music_pulse_alike_and_keep_the_shows_timing(tmp_path):
+    """A full mix (kick, snare, hats, bass, chords) at -30, -14 and -6 dBFS RMS: read absolutely,
+    a normally loud track drove the show at several times its speed and barely lurched on the
+    kick. Now every master keeps the show near its own pace and lurches on each kick."""
+    from engine.bench.music import MASTERS, master, mix
+
+    samples, kick_times = mix(16.0)
+    result = {}
+    for name, loudness in MASTERS.items():
+        _, drives = heard(write_track(tmp_path / f"{name}.wav", master(samples, loudness)))
+        drives = np.array(drives[4 * FPS:])  # after the loudness reference has settled
+        frames = [math.floor(t * FPS) + 1 - 4 * FPS for t in kick_times if 4.2 <= t <= 15.5]
+        on = np.mean([drives[k:k + 3].mean() for k in frames])
+        between = np.mean([drives[k - 6:k].mean() for k in frames])
+        result[name] = (drives.mean(), on / between)
+    for name, (mean, lurch) in result.items():
+        assert 0.8 < mean < 1.4, result  # a face meant to hold 2.5 s holds 1.8 s or longer
+        assert lurch > 2.5, result  # the faces move on the kick, not between
+    assert max(m for m, _ in result.values()) < 1.15 * min(m for m, _ in result.values())  # loudness does not matter
 
 
 def test_reactivity_maps_silence_loudness_and_onsets_to_a_pace():

@@ -6,9 +6,14 @@ same samples, and a render's frame i sees the audio up to i / fps, no further. E
 takes a summary of the hops since the last frame (:meth:`Analyzer.take`): the latest level
 and bands, the strongest onset, and whether an onset or a beat fell in it.
 
-Levels are absolute (dBFS mapped to 0..1), not normalised to the loudest moment so far, so a
-quiet passage looks quiet whatever came before and a replay does not depend on history it
-did not hear. Onsets are spectral flux (the rise of the log spectrum from one hop to the
+The level is relative to the track's own loudness: a reference, the mean loudness of the last
+seconds with sound (silence does not count), and the level is where the moment stands against it (the reference reads :data:`TYPICAL_LEVEL`, 10 dB over it
+reads 1, 12 dB under it 0). A quiet master and a loud one of the same music give the same
+levels, so both pulse on the beat at the show's own pace (read absolutely, a normally loud
+track sat at the top of the scale and drove the show at eight times its speed). Silence is
+still silence: below :data:`SILENCE_DB` the level is 0 and the reference waits. The bands
+stay absolute (dBFS mapped to 0..1), for bindings that want them so. A render and a live
+show hear the same samples from the same start, so they agree. Onsets are spectral flux (the rise of the log spectrum from one hop to the
 next) over three times its moving median of the last half second: steady noise has a steady flux and no
 onsets; a click or a kick rises above it within one hop. Tempo is the autocorrelation of the
 flux over the last six seconds, weighted toward 120 BPM (the octave errors every tracker
@@ -29,7 +34,11 @@ SAMPLE_RATE = 48_000
 HOPS_PER_SECOND = 100
 WINDOW_SECONDS = 0.043
 BANDS = ((20.0, 250.0), (250.0, 2000.0), (2000.0, 16000.0))  # low, mid, high (Hz)
-QUIET_DB, LOUD_DB = -50.0, -10.0  # dBFS read as level 0 and 1
+QUIET_DB, LOUD_DB = -50.0, -10.0  # dBFS read as band level 0 and 1
+SILENCE_DB = -60.0  # below: silence (level 0; the loudness reference does not follow it down)
+TYPICAL_LEVEL = 0.5  # the level of the track's own loudness: the show's own pace (engine.audio.reactivity)
+ABOVE_DB, BELOW_DB = 10.0, 12.0  # dB over the reference that read 1, under it that read 0
+REFERENCE_SECONDS = 8.0  # the track's loudness: the mean of the last seconds with sound
 ATTACK, RELEASE = 0.010, 0.250  # seconds: the level follows a rise at once and a fall over a quarter second
 BAND_RELEASE = 0.150
 ONSET_MEDIAN = 50  # hops of flux history the onset threshold follows (half a second: its median, or its mean while a sound starts)
@@ -86,6 +95,15 @@ def _db_level(power: float) -> float:
     return min(1.0, max(0.0, (db - QUIET_DB) / (LOUD_DB - QUIET_DB)))
 
 
+def relative_level(db: float, reference: float) -> float:
+    """``db`` against the track's loudness ``reference`` -> 0..1 (:data:`TYPICAL_LEVEL` at it)."""
+    if db < SILENCE_DB:
+        return 0.0
+    scale = ABOVE_DB if db >= reference else BELOW_DB
+    return min(1.0, max(0.0, TYPICAL_LEVEL + (1.0 - TYPICAL_LEVEL if db >= reference else TYPICAL_LEVEL)
+                        * (db - reference) / scale))
+
+
 def _log_bands(freqs: np.ndarray) -> np.ndarray:
     """(ONSET_BANDS, bins): each row averages the bins of one log-spaced band (at least one bin)."""
     edges = np.geomspace(30.0, 16000.0, ONSET_BANDS + 1)
@@ -124,6 +142,9 @@ class Analyzer:
         self._flux: deque[float] = deque(maxlen=TEMPO_HISTORY)
         self._recent: deque[float] = deque(maxlen=ONSET_MEDIAN)
         self._level = 0.0
+        self._loudness = SILENCE_DB - 60.0  # dBFS, the envelope of the moment
+        self._heard: deque[float] = deque(maxlen=round(REFERENCE_SECONDS * HOPS_PER_SECOND))  # loudness of hops with sound
+        self._heard_sum = 0.0
         self._band_levels = [0.0, 0.0, 0.0]
         self._since_onset = ONSET_GAP
         self._flux_before = 0.0
@@ -162,7 +183,15 @@ class Analyzer:
         magnitude = np.abs(np.fft.rfft(self._samples * self._window)) * self._scale
         recent = self._samples[-len(self._samples) // 2:]
         power = float(np.dot(recent, recent)) / len(recent)
-        self._level = _follow(self._level, _db_level(2.0 * power), self._attack, self._release)
+        db = max(10.0 * math.log10(2.0 * power + 1e-12), SILENCE_DB - 60.0)
+        self._loudness = _follow(self._loudness, db, self._attack, self._release)  # dBFS, enveloped
+        if self._loudness >= SILENCE_DB:  # the reference: the same envelope, over the last seconds of sound
+            if len(self._heard) == self._heard.maxlen:
+                self._heard_sum -= self._heard[0]
+            self._heard.append(self._loudness)
+            self._heard_sum += self._loudness
+        reference = self._heard_sum / len(self._heard) if self._heard else None
+        self._level = relative_level(self._loudness, reference) if reference is not None else 0.0
         energy = magnitude ** 2
         for i, band in enumerate(self._bands):
             self._band_levels[i] = _follow(self._band_levels[i], _db_level(float(energy[band].sum())),

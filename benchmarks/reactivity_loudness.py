@@ -1,0 +1,92 @@
+"""Audio reactivity on a full mix mastered quiet, normal and loud (-30, -14, -6 dBFS RMS).
+
+    python benchmarks/reactivity_loudness.py [--seconds 30] [--fps 30] [--json PATH]
+
+Each master goes through the engine's own per-frame path (engine.inputs.audio: the causal
+analysis up to each frame's time, then the reactivity) and prints what the show would do:
+the drive's range over the track (5th, 50th and 95th percentile, and the share of frames at the
+drive's ceiling), the mean drive (1.0: the show keeps its own timing, so a face meant to hold
+2.5 s holds 2.5 s), and the motion at kicks against between them (the mean drive over the three
+frames from each kick, over the mean of the six frames before it: how visibly the faces lurch
+on the beat). The mix is engine.bench.music's: kick, snare, hats, bass and chords.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine.audio.reactivity import FASTEST  # noqa: E402
+from engine.audio.sources import FileAudio  # noqa: E402
+from engine.bench.music import MASTERS, RATE, master, mix  # noqa: E402
+from engine.inputs.audio import AudioInput  # noqa: E402
+
+
+def write_wav(path: Path, samples: np.ndarray) -> Path:
+    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=RATE, layout="stereo")
+        frame = av.AudioFrame.from_ndarray(np.repeat(pcm[:, None], 2, axis=1).reshape(1, -1), format="s16",
+                                           layout="stereo")
+        frame.sample_rate = RATE
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def drives(path: Path, fps: int, frames: int) -> list[float]:
+    audio = AudioInput(FileAudio(path), Fraction(fps), 1.0)
+    out = [audio.commands(tick)[0].drive for tick in range(frames)]
+    audio.close()
+    return out
+
+
+def measure(values: list[float], kicks: np.ndarray, fps: int, settle: float) -> dict[str, float]:
+    steady = [v for i, v in enumerate(values) if i >= settle * fps]
+    ordered = sorted(steady)
+    # frame i hears the samples before i / fps: a kick at t is heard first by frame floor(t * fps) + 1
+    kick_frames = [math.floor(t * fps) + 1 for t in kicks if settle <= t and math.floor(t * fps) + 3 < len(values)]
+    on = statistics.mean(statistics.mean(values[k:k + 3]) for k in kick_frames)  # the lurch
+    between = statistics.mean(statistics.mean(values[k - 6:k]) for k in kick_frames)  # the last fifth of a second before
+    return {"p5": ordered[int(0.05 * (len(ordered) - 1))], "p50": ordered[len(ordered) // 2],
+            "p95": ordered[int(0.95 * (len(ordered) - 1))], "at_ceiling": sum(v >= FASTEST - 1e-6 for v in steady) / len(steady),
+            "mean": statistics.mean(steady), "kick_over_between": on / between}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--settle", type=float, default=4.0, help="seconds left out at the start")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    samples, kicks = mix(args.seconds)
+    rows = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, loudness in MASTERS.items():
+            path = write_wav(Path(scratch) / f"{name}.wav", master(samples, loudness))
+            rows[name] = measure(drives(path, args.fps, round(args.seconds * args.fps)), kicks, args.fps, args.settle)
+    print("| master | drive p5 / p50 / p95 | frames at the 8x ceiling | mean drive | at kicks / between |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, r in rows.items():
+        print(f"| {name} ({MASTERS[name]:g} dBFS RMS) | {r['p5']:.2f} / {r['p50']:.2f} / {r['p95']:.2f} | "
+              f"{r['at_ceiling']:.0%} | {r['mean']:.2f} | {r['kick_over_between']:.1f}x |")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
