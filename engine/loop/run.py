@@ -183,7 +183,7 @@ class _Build:
         def rate_at(pixels: int) -> Fraction:
             self.program.generator.use_resolution(pixels)
             seconds = seconds_per_frame(self.program.generator, 1, 2)
-            log.info("the %d-px exit makes %.1f frames/s", pixels, 1.0 / seconds)
+            log.info("the %d-px exit makes %.1f faces/s", pixels, 1.0 / seconds)
             return starting_rate(self.fps, 1.0 / seconds, speed)
 
         return rate_at
