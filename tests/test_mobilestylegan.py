@@ -134,6 +134,24 @@ def test_frames_are_the_same_whatever_the_batch(installed):
     assert np.array_equal(together, alone)
 
 
+def test_a_runtime_that_cannot_convert_falls_back_to_torch_in_one_line(installed, monkeypatch, caplog):
+    from engine.generators import mobilestylegan
+    from engine.generators.loading import load_generator
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Conversion of this op is not supported\n(details)")
+
+    monkeypatch.setattr(mobilestylegan, "OpenVINOSynthesis", refuse)
+    generator = load_generator(FACES_MODEL, device="cpu")
+    generator.use_resolution(64)
+    with caplog.at_level("ERROR", logger="engine.generators.mobilestylegan"):
+        frame = generator.frames(np.random.default_rng(3).standard_normal((1, 512)), 0.7)
+    assert frame.shape == (1, 64, 64, 3) and frame.float().std() > 10
+    assert [r.getMessage() for r in caplog.records] == [
+        "OpenVINO cannot run this model (Conversion of this op is not supported); using torch"]
+    assert "torch" in generator.describe()
+
+
 def test_the_default_model_is_the_ffhq_faces_once_installed(installed, monkeypatch):
     monkeypatch.delenv("VERNISSAGE_DEFAULT_MODEL")
     assert default_model() == FACES_MODEL

@@ -32,6 +32,7 @@ and style mixing address each modulated layer, and every slot is read.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ from engine.generators.device import Placement
 from engine.generators.errors import ModelError
 from engine.generators.openvino_runtime import ExitModule, OpenVINOSynthesis, openvino_wanted, tensors_digest
 
+log = logging.getLogger(__name__)
 LEAKY_SLOPE = 0.2
 SLOTS_PER_BLOCK = 3
 
@@ -252,11 +254,15 @@ class MobileStyleGANGenerator(Generator):
 
     def synthesis(self, w: torch.Tensor) -> torch.Tensor:
         block = self._exit_block()
-        if self._openvino:
-            if block not in self._compiled:
-                example = torch.zeros(1, self.num_ws, self.w_dim)
-                self._compiled[block] = OpenVINOSynthesis(ExitModule(self.net, block), example,
+        if self._openvino and block not in self._compiled:
+            try:
+                self._compiled[block] = OpenVINOSynthesis(ExitModule(self.net, block),
+                                                          torch.zeros(1, self.num_ws, self.w_dim),
                                                           f"{self._digest}-exit{block}")
+            except Exception as exc:  # noqa: BLE001 - any converter failure: torch makes the same pictures
+                log.error("OpenVINO cannot run this model (%s); using torch", str(exc).splitlines()[0][:160])
+                self._openvino = False
+        if self._openvino:
             return self._compiled[block](w)
         with torch.autocast("cuda", enabled=False):
             return self.net.synthesis(w.to(self.device).float(), block, self.placement.dtype)
