@@ -385,7 +385,7 @@ def test_a_window_without_vsync_plays_in_real_time(tmp_path, xvfb):
                             capture_output=True, text=True, env=env, timeout=180)
     assert result.returncode == 0, result.stderr
     stats = json.loads(report.read_text())
-    assert stats["frames"] + stats["missed_late"] >= 590  # 10 s of show at 60 ticks a second
+    assert stats["ticks"] >= 590  # 10 s of show at 60 ticks a second (shown, late, or held by the cadence)
     assert stats["seconds"] == pytest.approx(10.0, rel=0.05)  # ... in 10 s of wall time
     assert result.stderr.count("does not wait for vsync") == 1
 

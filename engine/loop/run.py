@@ -232,7 +232,7 @@ def _quit_on_signals(loop: FrameLoop, housekeeping: Housekeeping | None = None) 
 def _summary(loop: FrameLoop, build: _Build, recorder: RecorderOutput, intake: CommandIntake) -> dict[str, Any]:
     stats = loop.parts.stats
     return {**stats.summary(), "generator_fps": round(build.runahead.network_rate(), 1),
-            "cadence": loop.parts.pacer.cadence,
+            "cadence": loop.parts.pacer.cadence, "ticks": loop.ticks,
             "keyframe_rate": float(build.state.clock.latest.keyframe_rate), "size": list(build.display.size),
             "renderer": build.display.ctx.info["GL_RENDERER"], "model": build.program.generator.card.name,
             "device": build.program.generator.describe(), "recordings": recorder.recordings,
