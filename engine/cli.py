@@ -489,7 +489,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
     hear_stop_during_start_up()  # before the heavy imports: a stop while starting is a clean exit
     from engine.loop import run
-    from engine.outputs.display import HeadlessDisplay, WindowDisplay
+    from engine.outputs.display import HeadlessDisplay
 
     if args.audio == "list":
         from engine.audio.sources import input_devices
