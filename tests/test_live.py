@@ -270,6 +270,28 @@ def test_run_ahead_makes_what_is_asked_next_before_it_is_asked(generator):
     assert ahead.for_keys([(0, Grid(70.0, Fraction(60)), 0)]) >= 1  # anything else waits for the generator
 
 
+def test_what_is_asked_next_is_made_even_while_the_generator_is_behind(generator):
+    """With the display always ahead (every fill finds its first keyframes missing), the next
+    face once waited for ever, and a press of N on a slow model took seconds. It gets its turn
+    after SPECULATIVE_PATIENCE."""
+    from engine.loop.runahead import SPECULATIVE_PATIENCE
+
+    made: list[float] = []
+    plan = _walk_plan(generator, made)
+    clock = [0.0]
+    ahead = RunAhead(generator, lambda: plan, lookahead=4, exact=False, sizer=BatchSizer(size=4),
+                     now=lambda: clock[0])
+    wanted = (0, Grid(500.0, Fraction(60)), 0)  # the next face: far from anything the display needs
+    turns = []
+    for step in range(8):
+        ahead.advance(100 * step, [wanted])  # the display has run on: what it needs is missing again
+        ahead._fill_once()
+        turns.append(ahead.get(wanted) is not None)
+        clock[0] += 0.3  # each batch takes 0.3 s
+    first = turns.index(True)
+    assert 0 < first and 0.3 * first >= SPECULATIVE_PATIENCE - 1e-9 and 0.3 * (first - 1) < SPECULATIVE_PATIENCE
+
+
 def test_headless_play_records_exactly_the_frames_shown(tmp_path):
     video, report = tmp_path / "live.mp4", tmp_path / "stats.json"
     code = main(["play", "--headless", "--walk", "wander", "--size", "320x180", "--fps", "30",

@@ -31,6 +31,7 @@ from engine.loop.show_state import Plan
 
 log = logging.getLogger(__name__)
 URGENT_KEYFRAMES = 4  # the first keyframes after a change: made in a small batch of their own
+SPECULATIVE_PATIENCE = 1.0  # seconds what will be asked next may wait behind a generator that is behind
 SMALL_BATCH = URGENT_KEYFRAMES // 2
 BATCH_LIMIT = 32
 SAMPLES = 5  # timings kept per batch size
@@ -79,11 +80,15 @@ class RunAhead:
     Args:
         plan: the show's latest published plan (read by the worker, never changed by it).
         exact: offline and replays: work ahead whenever anything is missing, never stand in.
+        now: the clock the speculative keyframes' patience is measured on (tests pass theirs).
     """
 
     def __init__(self, generator: Generator, plan: Callable[[], Plan], lookahead: int, exact: bool,
-                 sizer: BatchSizer | None = None, end: int | None = None) -> None:
+                 sizer: BatchSizer | None = None, end: int | None = None,
+                 now: Callable[[], float] = time.perf_counter) -> None:
         self.generator = generator
+        self._now = now
+        self._ahead_since: float | None = None  # when what will be asked next began to wait
         self.exact = exact
         self.end = end  # no frame is drawn at or after this tick: nothing is made for it
         # Exact runs make one face at a time: on a CPU with several threads, a face's pixels can
@@ -277,9 +282,20 @@ class RunAhead:
             missing = [k for k in needed if k not in self._cache]
             ahead = [k for k in speculative if k not in self._cache][:URGENT_KEYFRAMES]
             urgent = bool(missing) and needed.index(missing[0]) < URGENT_KEYFRAMES
+            now = self._now()
+            if not ahead:
+                self._ahead_since = None
+            elif self._ahead_since is None:
+                self._ahead_since = now
+            # while the generator is behind, what will be asked next still gets a turn once it has
+            # waited SPECULATIVE_PATIENCE: a press of N then shows within a second or so, instead
+            # of queueing behind keyframes that are late anyway
+            overdue = bool(ahead) and self._ahead_since is not None and now - self._ahead_since >= SPECULATIVE_PATIENCE
             # what will be asked next comes right after what is needed now: the rest of the
             # look-ahead has half a second of slack, a press of N has none
-            batch = ahead if ahead and not urgent else (self._next_batch(needed, missing) or ahead)
+            batch = ahead if ahead and (not urgent or overdue) else (self._next_batch(needed, missing) or ahead)
+            if batch is ahead:
+                self._ahead_since = None
             keep = set(needed) | set(speculative)
             for key in [key for key in self._cache if key not in keep]:  # shown already, or moot
                 del self._cache[key]
