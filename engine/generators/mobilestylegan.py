@@ -39,9 +39,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from engine.generators.base import Generator
+from engine.generators.canonical import CanonicalTensors
 from engine.generators.card import ModelCard
 from engine.generators.device import Placement
 from engine.generators.errors import ModelError
@@ -124,20 +124,12 @@ def forward_haar(image: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
     return torch.cat([low, high], dim=1)
 
 
-class MobileStyleGANNetwork(nn.Module):
+class MobileStyleGANNetwork(CanonicalTensors):
     """The generator network; parameters are registered under the canonical names."""
 
     def __init__(self, config: MobileStyleGANConfig, tensors: dict[str, torch.Tensor]) -> None:
-        super().__init__()
+        super().__init__(tensors)
         self.config = config
-        self.params = nn.ParameterDict({k.replace(".", "__"): nn.Parameter(v.float(), requires_grad=False)
-                                        for k, v in tensors.items()})
-
-    def p(self, name: str) -> torch.Tensor:
-        return self.params[name.replace(".", "__")]
-
-    def has(self, name: str) -> bool:
-        return name.replace(".", "__") in self.params
 
     def mapping(self, z: torch.Tensor) -> torch.Tensor:
         x = z.float()  # (B, z_dim)

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from engine.generators.base import Generator
+from engine.generators.canonical import CanonicalTensors
 from engine.generators.card import MAX_RESOLUTION, ModelCard
 from engine.generators.device import Placement
 from engine.generators.errors import ModelError
@@ -84,17 +84,12 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int, pad: tuple[int, in
     return F.conv2d(x, k, groups=c)
 
 
-class StyleGAN2Network(nn.Module):
+class StyleGAN2Network(CanonicalTensors):
     """The generator network; parameters are registered under the canonical names."""
 
     def __init__(self, config: StyleGAN2Config, tensors: dict[str, torch.Tensor]) -> None:
-        super().__init__()
+        super().__init__(tensors)
         self.config = config
-        self.params = nn.ParameterDict({k.replace(".", "__"): nn.Parameter(v.float(), requires_grad=False)
-                                        for k, v in tensors.items()})
-
-    def p(self, name: str) -> torch.Tensor:
-        return self.params[name.replace(".", "__")]
 
     def mapping(self, z: torch.Tensor) -> torch.Tensor:
         x = z.float()  # (B, z_dim)
@@ -204,8 +199,7 @@ class StyleGAN2Generator(Generator):
     def reading_weights(self, slots: tuple[int, int]) -> torch.Tensor:
         # W slot i feeds conv.i (where there is one) and slot 2k + 1 also torgb.k
         names = [f"conv.{slot}" for slot in range(*slots)] + [f"torgb.{(slot - 1) // 2}" for slot in range(*slots) if slot % 2]
-        net = self.net
-        return torch.cat([net.p(f"{n}.affine.weight") for n in names if f"{n}.affine.weight".replace(".", "__") in net.params])
+        return torch.cat([self.net.p(f"{n}.affine.weight") for n in names if self.net.has(f"{n}.affine.weight")])
 
     def synthesis(self, w: torch.Tensor) -> torch.Tensor:
         memory = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
