@@ -27,21 +27,20 @@ def fitting_latents(z_dim: int, count: int, seed: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def fit_exits(net: MobileStyleGANNetwork, samples: int = FIT_SAMPLES, seed: int = 1,
-              progress=None) -> dict[str, torch.Tensor]:
+def fit_exits(net: MobileStyleGANNetwork, w_avg: torch.Tensor, samples: int = FIT_SAMPLES,
+              seed: int = 1) -> dict[str, torch.Tensor]:
     """``block.{i}.exit.weight/bias`` for every block below the last whose picture is at least
-    :data:`SMALLEST_EXIT` px; ``progress(done, total)`` is called after each face."""
+    :data:`SMALLEST_EXIT` px, fitted on faces half of them truncated toward ``w_avg``."""
     config = net.config
     blocks = [i for i in range(config.blocks - 1) if config.exit_resolution(i) >= SMALLEST_EXIT]
     last = config.blocks - 1
     gram = {i: torch.zeros(config.channels[i + 1] + 1, config.channels[i + 1] + 1, dtype=torch.float64) for i in blocks}
     cross = {i: torch.zeros(config.channels[i + 1] + 1, 12, dtype=torch.float64) for i in blocks}
     z = fitting_latents(config.z_dim, samples, seed)
-    avg = net.mapping(fitting_latents(config.z_dim, 4096, seed + 1)).mean(dim=0)
     for n in range(samples):
         w = net.mapping(z[n:n + 1])
         if n % 2:  # half the faces truncated, as shows usually play them
-            w = avg + 0.7 * (w - avg)
+            w = w_avg + 0.7 * (w - w_avg)
         ws = w[:, None].repeat(1, config.num_ws, 1)
         hidden = {}
         x = None
@@ -57,8 +56,6 @@ def fit_exits(net: MobileStyleGANNetwork, samples: int = FIT_SAMPLES, seed: int 
             design = torch.cat([features, torch.ones(1, features.shape[1], dtype=torch.float64)])  # (C+1, h*h)
             gram[i] += design @ design.T
             cross[i] += design @ target[0].flatten(1).double().T
-        if progress is not None:
-            progress(n + 1, samples)
     out: dict[str, torch.Tensor] = {}
     for i in blocks:
         regularised = gram[i] + RIDGE * torch.eye(gram[i].shape[0], dtype=torch.float64) * gram[i].diagonal().mean()

@@ -166,7 +166,7 @@ def convert_mobilestylegan(files: dict[str, Path], progress: Progress) -> tuple[
     progress(f"estimating the average face from {W_AVG_SAMPLES} samples")
     tensors["w_avg"] = estimate_w_avg(net)
     progress("fitting the lower image exits (about a minute on two cores)")
-    tensors.update(fit_exits(net))
+    tensors.update(fit_exits(net, tensors["w_avg"]))
     config = config_from_tensors(tensors)
     return tensors, [config.exit_resolution(i) for i in config.exits]
 
