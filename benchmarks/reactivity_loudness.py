@@ -22,29 +22,14 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.audio.reactivity import FASTEST  # noqa: E402
 from engine.audio.sources import FileAudio  # noqa: E402
-from engine.bench.music import MASTERS, RATE, master, mix  # noqa: E402
+from engine.bench.music import MASTERS, master, mix, write_wav  # noqa: E402
 from engine.inputs.audio import AudioInput  # noqa: E402
-
-
-def write_wav(path: Path, samples: np.ndarray) -> Path:
-    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("pcm_s16le", rate=RATE, layout="stereo")
-        frame = av.AudioFrame.from_ndarray(np.repeat(pcm[:, None], 2, axis=1).reshape(1, -1), format="s16",
-                                           layout="stereo")
-        frame.sample_rate = RATE
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
 
 
 def drives(path: Path, fps: int, frames: int) -> list[float]:

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 
-RATE = 48_000
+from engine.bench.music import RATE, write_wav
 
 
 def write_track(path: Path, samples: np.ndarray, rate: int = RATE, channels: int = 2) -> Path:
     """``samples`` (mono, -1..1) as a 16-bit WAV (or whatever ``path``'s suffix says)."""
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
-    layout = "stereo" if channels == 2 else "mono"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("pcm_s16le", rate=rate, layout=layout)
-        data = np.repeat(pcm[:, None], channels, axis=1).reshape(1, -1)
-        if data.size:  # an empty track: a stream with no samples
-            frame = av.AudioFrame.from_ndarray(data, format="s16", layout=layout)
-            frame.sample_rate = rate
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
+    return write_wav(path, samples, rate, channels)
 
 
 def clicks(times: list[float], seconds: float, rate: int = RATE) -> np.ndarray:

@@ -13,7 +13,9 @@ whole mix, K-weighting left out), close to LUFS for material like this.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import av
 import numpy as np
 
 RATE = 48_000
@@ -80,3 +82,21 @@ def master(samples: np.ndarray, loudness_db: float) -> np.ndarray:
         middle = (low + high) / 2
         low, high = (middle, high) if loudness(10 ** (middle / 20)) < loudness_db else (low, middle)
     return np.clip(mastered(10 ** (high / 20)), -1.0, 1.0)
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = RATE, channels: int = 2) -> Path:
+    """``samples`` (mono, -1..1) as a 16-bit WAV (or whatever ``path``'s suffix says), the same
+    sound on every channel; an empty array gives a stream with no samples."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+    layout = "stereo" if channels == 2 else "mono"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=rate, layout=layout)
+        data = np.repeat(pcm[:, None], channels, axis=1).reshape(1, -1)
+        if data.size:
+            frame = av.AudioFrame.from_ndarray(data, format="s16", layout=layout)
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
