@@ -541,6 +541,36 @@ def test_a_change_is_never_dropped_by_one_that_comes_sooner(generator):
     assert late.speed == 0.0 and state.plan.sources[late.epoch].walk.seed == 42
 
 
+def test_presses_faster_than_the_generator_join_the_pending_step_instead_of_queueing(generator):
+    """Item 15: /portrait/next three times a second on a model that needs a second per keyframe
+    queued every press behind the one before (523 frames p50). A press while a step is pending now
+    joins it; the next press after it lands steps again. A replay with the logged leads agrees."""
+    from engine.commands import NextFace
+
+    class SecondAhead(FixedLeads):
+        def for_keys(self, keys) -> int:
+            return 30
+
+        def measured(self) -> int:
+            return 30
+
+    def perform(leads=None):
+        state = ShowState(WalkSource(make_walk("wander", 1, generator.z_dim, speed=0.5)), generator.z_dim,
+                          ShowClock(Fraction(30), 0.0, Fraction(30)), SecondAhead())
+        applied = [state.apply(tick, NextFace(), None if leads is None else leads[n])
+                   for n, tick in enumerate((0, 5, 10, 29, 31, 40))]
+        return state, applied
+
+    state, applied = perform()
+    assert [a.shows_from for a in applied] == [30, 30, 30, 30, 61, 61]
+    time_at = state.clock.time_at
+    assert time_at(30) == pytest.approx(2.0)  # one face on (a face each 2 s at speed 0.5), not four
+    assert time_at(61) == pytest.approx(4.0)
+    replayed, again = perform([a.lead for a in applied])
+    assert [a.shows_from for a in again] == [30, 30, 30, 30, 61, 61]
+    assert replayed.clock.segments == state.clock.segments
+
+
 def test_late_frames_mark_the_ticks_after_them_as_never_shown(tmp_path):
     log = PerformanceLog(tmp_path / "p.jsonl", {"program": {}, "fps": "30", "keyframe_rate": "30", "start": 0.0,
                                                 "size": [32, 32]})

@@ -142,6 +142,7 @@ class ShowState:
         self._epoch = 0
         self._smoothing: dict[str, tuple[float, float, int]] = {}  # fader -> (target, per-tick factor, lead)
         self.moved = False  # a performer moved the show in time: an anchored show stops following the clock
+        self._steps_land: dict[type, int] = {}  # NextFace/NextCue -> the tick the pending step lands at
         self._drives: deque[float] = deque(maxlen=max(1, round(DRIVES_KEPT * clock.fps)))  # the music's pace lately
         self._handlers: dict[type, Callable[[int, Command], Applied]] = {
             GoToCue: self._go_to_cue, NextCue: self._next_cue, Pause: self._pause, Seek: self._seek,
@@ -369,16 +370,29 @@ class ShowState:
             raise CommandRefused(f"/vernissage/show/cue: no cue {command.cue!r} in this show")
         return self._applied(tick, self._released(tick, start), command)
 
+    def _step(self, tick: int, command: Command, schedule: Callable[[], int]) -> Applied:
+        """A relative step (the next face, the next cue). Pressed again before the one pending
+        has landed, it joins that one instead of queueing a further step behind it: when the
+        generator is slower than the presses (a 1024-px model on a CPU), chained steps would each
+        wait for the keyframes of the one before and the screen would fall seconds behind the
+        hands. The decision reads only the ticks already scheduled, so a replay makes it too."""
+        pending = self._steps_land.get(type(command))
+        if pending is not None and tick < pending:
+            return self._applied(tick, pending, command)
+        at = schedule()
+        self._steps_land[type(command)] = at
+        return self._applied(tick, at, command)
+
     def _next_cue(self, tick: int, command: Command) -> Applied:
-        t = self.clock.time_at(tick)
-        base = self.latest.base
-        target = base.next_cue(t) if isinstance(base, Timeline) else self.latest.next_face(t)
-        return self._applied(tick, self._released(tick, target), command)
+        def schedule() -> int:
+            t = self.clock.time_at(tick)
+            base = self.latest.base
+            return self._released(tick, base.next_cue(t) if isinstance(base, Timeline) else self.latest.next_face(t))
+        return self._step(tick, command, schedule)
 
     def _next_face(self, tick: int, command: Command) -> Applied:
-        at = self._change(tick, lambda at: self.clock.seek_plan(at, self.latest.next_face(self.clock.time_at(at))),
-                          on_beat=True)
-        return self._applied(tick, at, command)
+        return self._step(tick, command, lambda: self._change(
+            tick, lambda at: self.clock.seek_plan(at, self.latest.next_face(self.clock.time_at(at))), on_beat=True))
 
     def _pause(self, tick: int, command: Command) -> Applied:
         assert isinstance(command, Pause)
