@@ -1,6 +1,6 @@
 """Audio reactivity on a full mix mastered quiet, normal and loud (-30, -14, -6 dBFS RMS).
 
-    python benchmarks/reactivity_loudness.py [--seconds 30] [--fps 30] [--json PATH]
+    python benchmarks/reactivity_loudness.py [--seconds 30] [--fps 30] [--track FILE] [--json PATH]
 
 Each master goes through the engine's own per-frame path (engine.inputs.audio: the causal
 analysis up to each frame's time, then the reactivity) and prints what the show would do:
@@ -8,7 +8,9 @@ the drive's range over the track (5th, 50th and 95th percentile, and the share o
 drive's ceiling), the mean drive (1.0: the show keeps its own timing, so a face meant to hold
 2.5 s holds 2.5 s), and the motion at kicks against between them (the mean drive over the three
 frames from each kick, over the mean of the six frames before it: how visibly the faces lurch
-on the beat). The mix is engine.bench.music's: kick, snare, hats, bass and chords.
+on the beat). The mix is engine.bench.music's: kick, snare, hats, bass and chords; ``--track``
+takes a recording instead (any file PyAV decodes, looped to ``--seconds``, mastered the same
+three ways), its kicks found offline as peaks of its bass envelope.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.audio.reactivity import FASTEST  # noqa: E402
 from engine.audio.sources import FileAudio  # noqa: E402
-from engine.bench.music import MASTERS, master, mix, write_wav  # noqa: E402
+from engine.bench.music import MASTERS, RATE, master, mix, write_wav  # noqa: E402
 from engine.inputs.audio import AudioInput  # noqa: E402
 
 
@@ -51,14 +54,43 @@ def measure(values: list[float], kicks: np.ndarray, fps: int, settle: float) -> 
             "mean": statistics.mean(steady), "kick_over_between": on / between}
 
 
+def recording(path: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """``path`` as mono samples at RATE, looped to ``seconds``, and its kicks: peaks of the
+    energy below 150 Hz (10-ms hops) above twice its median, at least 0.3 s apart."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
+    chunks = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+    chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    once = np.concatenate(chunks)
+    samples = np.tile(once, math.ceil(seconds * RATE / len(once)))[: round(seconds * RATE)]
+    spectrum = np.fft.rfft(samples)
+    spectrum[np.fft.rfftfreq(len(samples), 1 / RATE) > 150.0] = 0
+    bass = np.fft.irfft(spectrum, len(samples)) ** 2
+    hop = RATE // 100
+    energy = bass[: len(bass) // hop * hop].reshape(-1, hop).mean(axis=1)
+    floor = 2.0 * float(np.median(energy))
+    kicks: list[float] = []
+    for i in range(1, len(energy) - 1):
+        if energy[i] > floor and energy[i] >= energy[i - 1] and energy[i] > energy[i + 1]:
+            if kicks and i / 100 - kicks[-1] < 0.3:
+                continue
+            kicks.append(i / 100 - 0.01)  # the hop the rise starts in
+    return samples, np.array(kicks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--settle", type=float, default=4.0, help="seconds left out at the start")
+    parser.add_argument("--track", type=Path, default=None, help="a recording instead of the synthetic mix")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    samples, kicks = mix(args.seconds)
+    samples, kicks = recording(args.track, args.seconds) if args.track else mix(args.seconds)
+    if args.track:
+        print(f"{args.track.name}: {len(kicks)} kicks found in {args.seconds:g} s")
     rows = {}
     with tempfile.TemporaryDirectory() as scratch:
         for name, loudness in MASTERS.items():
