@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from engine import __version__
 from engine.generators.catalog import DEFAULT_MODEL
+from engine.stopping import signals_restored
 
 if TYPE_CHECKING:  # engine.show imports numpy: not for --help
     from engine.show.schedule import Schedule
@@ -855,7 +856,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        return COMMANDS[args.command](args)
+        with signals_restored():
+            return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         log.warning("interrupted")
         return 130

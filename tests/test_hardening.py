@@ -571,6 +571,25 @@ def test_presses_faster_than_the_generator_join_the_pending_step_instead_of_queu
     assert replayed.clock.segments == state.clock.segments
 
 
+def test_a_show_run_in_process_hands_sigterm_and_ctrl_c_back(tmp_path):
+    """Item 16: the test suite did not stop on SIGTERM: a play run inside pytest left the show's
+    handlers installed. After play, render and check the process's handlers are its own again."""
+    def mine(signum, frame):
+        raise AssertionError("never called")
+
+    before = {n: signal.getsignal(n) for n in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        for number in before:
+            signal.signal(number, mine)
+        assert main(["play", "--headless", "--walk", "wander", "--size", "32x32", "--fps", "10", "--duration", "0.3"]) == 0
+        assert main(["render", "--walk", "wander", "--size", "32x32", "--frames", "2", "--no-progress",
+                     "-o", str(tmp_path / "f")]) == 0
+        assert all(signal.getsignal(n) is mine for n in before)
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
 def test_late_frames_mark_the_ticks_after_them_as_never_shown(tmp_path):
     log = PerformanceLog(tmp_path / "p.jsonl", {"program": {}, "fps": "30", "keyframe_rate": "30", "start": 0.0,
                                                 "size": [32, 32]})

@@ -75,7 +75,7 @@ from engine.show import Show, ShowError, Timeline
 from engine.show.anchor import show_time_at
 from engine.show.registry import Registry
 from engine.show.reload import ShowWatcher
-from engine.stopping import STOPPED_EARLY
+from engine.stopping import STOPPED_EARLY, signals_restored
 
 log = logging.getLogger(__name__)
 LOOKAHEAD_SECONDS = 0.5
@@ -353,9 +353,10 @@ class LiveRun:
             self.health_server.start()
         if self.options.record:
             self.recorder.start(self.options.record)
-        _quit_on_signals(self.loop, self.housekeeping)
         try:
-            self.loop.run()
+            with signals_restored():
+                _quit_on_signals(self.loop, self.housekeeping)
+                self.loop.run()
         finally:
             if self.health_server is not None:
                 self.health_server.close()
@@ -446,8 +447,9 @@ def render(program: Program, output: Path, frames: int, start: float = 0.0, prog
     try:
         loop, _, recorder, _ = _exact(program, display, program.fps, start, program.fps, output, frames, progress,
                                       delivery=delivery, audio=heard)
-        _quit_on_signals(loop)
-        loop.run()
+        with signals_restored():
+            _quit_on_signals(loop)
+            loop.run()
     finally:
         display.close()
         if heard is not None:
@@ -481,8 +483,9 @@ def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, pr
         loop, build, recorder, intake = _exact(program, display, performance.fps, float(header["start"]),
                                                performance.keyframe_rate, output, performance.end, progress,
                                                replay=performance, shows=shows, delivery=delivery, image_exit=image_exit)
-        _quit_on_signals(loop)
-        loop.run()
+        with signals_restored():
+            _quit_on_signals(loop)
+            loop.run()
         return _summary(loop, build, recorder, intake)
     finally:
         display.close()
