@@ -49,7 +49,7 @@ from engine.generators.ladder import exit_covering, exit_keeping_up, shown_pixel
 from engine.generators.speed import seconds_per_frame
 from engine.loop.keyframes import KeyframeRatePolicy, starting_rate
 from engine.loop.opening import OpeningHours
-from engine.loop.pacing import DisplayPacer, ExactPacer, Pacer
+from engine.loop.pacing import DisplayPacer, ExactPacer
 from engine.loop.program import Program, ProgramSpec, load_checked_show, resolve
 from engine.loop.runahead import RunAhead
 from engine.loop.show_loader import ShowLoader
