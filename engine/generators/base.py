@@ -20,7 +20,7 @@ class Generator(ABC):
     """A loaded, ready-to-run generator on one device.
 
     Code outside ``generators/`` asks what a model can do (``has_w_space``, ``resolutions``,
-    ``reading_weights``), never which family it is.
+    ``has_input_transform``, ``reading_weights``), never which family it is.
 
     Attributes:
         card: the model card (name, architecture, licence...).
@@ -39,6 +39,7 @@ class Generator(ABC):
     resolution: int
     has_w_space: bool = True  # False where W is z itself (a DCGAN): walks and directions stay in z
     resolutions: tuple[int, ...] = ()  # image exits, smallest first, where synthesis can stop early
+    has_input_transform: bool = False  # synthesis(w, rotate=, translate=) turns and shifts the picture (StyleGAN3)
 
     def describe(self) -> str:
         """Where and how synthesis runs, for logs and ``--stats-json``."""
@@ -99,9 +100,15 @@ class Generator(ABC):
             raise ModelError(source, f"makes {tuple(frame.shape)[1:]} images, not {self.resolution}px RGB")
 
     @torch.inference_mode()
-    def frames_from_w(self, w: torch.Tensor) -> torch.Tensor:
-        """Like :meth:`frames` for W (B, num_ws, w_dim) given directly."""
+    def frames_from_w(self, w: torch.Tensor, motion: torch.Tensor | None = None) -> torch.Tensor:
+        """Like :meth:`frames` for W (B, num_ws, w_dim) given directly; ``motion`` (B, 3): each
+        image's rotation in degrees and translation (x, y), for models with an input transform."""
         low, high = self.card.output_range
-        image = self.synthesis(w.to(self.device))  # (B, 3, H, W) in [low, high]
+        if motion is None:
+            image = self.synthesis(w.to(self.device))  # (B, 3, H, W) in [low, high]
+        elif not self.has_input_transform:
+            raise ValueError(f"{self.card.name} has no input transform to rotate or translate")
+        else:
+            image = self.synthesis(w.to(self.device), rotate=motion[:, 0], translate=motion[:, 1:])  # type: ignore[call-arg]
         scaled = (image.float() - low) * (255.0 / (high - low))
         return scaled.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()

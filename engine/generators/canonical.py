@@ -8,8 +8,13 @@ naming reaches it.
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from engine.generators.base import Generator
 
 
 class CanonicalTensors(nn.Module):
@@ -25,3 +30,29 @@ class CanonicalTensors(nn.Module):
 
     def has(self, name: str) -> bool:
         return name.replace(".", "__") in self.params
+
+    def map_z(self, z: torch.Tensor, layers: int) -> torch.Tensor:
+        """StyleGAN's mapping network (2, 2-ADA, 3 and its distillations alike): z normalised to
+        the sphere, then ``layers`` of ``mapping.{i}`` with leaky ReLU; (B, z_dim) -> (B, w_dim)."""
+        x = z.float()
+        x = x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)  # pixel norm
+        for i in range(layers):
+            x = F.leaky_relu(F.linear(x, self.p(f"mapping.{i}.weight"), self.p(f"mapping.{i}.bias")), 0.2) * math.sqrt(2.0)
+        return x
+
+
+class MappedGenerator(Generator):
+    """A generator with StyleGAN's W: one W vector broadcast to every slot, truncated toward the
+    stored average. ``net`` holds ``w_avg`` and has ``mapping(z) -> (B, w_dim)``."""
+
+    net: CanonicalTensors
+
+    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        return self.truncated_w(self.net.mapping(z.to(self.device)), truncation_psi)
+
+    def truncated_w(self, w: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        w = w.to(self.device).float()
+        if truncation_psi != 1.0:
+            avg = self.net.p("w_avg")
+            w = avg + truncation_psi * (w - avg)
+        return w[:, None, :].repeat(1, self.num_ws, 1)  # (B, num_ws, w_dim)

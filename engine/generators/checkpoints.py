@@ -25,9 +25,10 @@ from safetensors.torch import load_file
 from engine.generators.card import ModelCard
 from engine.generators.dcgan import conv_indices
 from engine.generators.errors import ModelError
-from engine.generators.formats import nvidia, rosinality
+from engine.generators.formats import nvidia, nvidia_stylegan3, rosinality
 from engine.generators.safe_pickle import UnsafePickleError, safe_load
 from engine.generators.stylegan2 import config_from_tensors, estimate_w_avg
+from engine.generators.stylegan3 import config_from_tensors as stylegan3_config
 
 
 def sniff(path: Path) -> str:
@@ -119,8 +120,11 @@ def _from_network_pickle(path: Path) -> tuple[dict[str, torch.Tensor], float | N
     if generator is None:
         raise ModelError(path, "pickle holds no G_ema or G network")
     try:
+        if nvidia_stylegan3.is_stylegan3(generator):
+            tensors, _ = nvidia_stylegan3.convert(generator)
+            return tensors, None
         tensors, clamp, _ = nvidia.convert(generator)
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise ModelError(path, f"unsupported network in pickle ({_first_line(exc)})") from None
     return tensors, clamp
 
@@ -131,10 +135,17 @@ def _card(path: Path, tensors: dict[str, torch.Tensor], clamp: float | None) -> 
         z_dim = int(tensors[f"main.{indices[0]}.weight"].shape[0])
         return ModelCard(name=path.stem, architecture="dcgan", latent_dim=z_dim,
                          resolution=4 * 2 ** (len(indices) - 1), weights=path.name)
+    if "input.shape" in tensors:
+        try:
+            sg3 = stylegan3_config(tensors)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelError(path, f"incomplete StyleGAN3 generator ({_first_line(exc)})") from None
+        return ModelCard(name=path.stem, architecture="stylegan3", latent_dim=sg3.z_dim, resolution=sg3.resolution,
+                         weights=path.name)
     try:
         config = config_from_tensors(tensors, clamp)
     except (KeyError, ValueError):
-        raise ModelError(path, "unrecognised generator layout (neither DCGAN nor StyleGAN2)") from None
+        raise ModelError(path, "unrecognised generator layout (neither DCGAN nor StyleGAN2 or 3)") from None
     extra = {"conv_clamp": clamp} if clamp is not None else {}
     return ModelCard(name=path.stem, architecture="stylegan2", latent_dim=config.z_dim,
                      resolution=config.resolution, weights=path.name, extra=extra)

@@ -20,9 +20,10 @@ from engine.generators.device import Placement, choose_placement
 from engine.generators.errors import ModelError
 from engine.generators.mobilestylegan import MobileStyleGANGenerator
 from engine.generators.stylegan2 import StyleGAN2Generator
+from engine.generators.stylegan3 import StyleGAN3Generator
 
 ARCHITECTURES: dict[str, type[Generator]] = {"dcgan": DCGANGenerator, "stylegan2": StyleGAN2Generator,
-                                             "mobilestylegan": MobileStyleGANGenerator}
+                                             "stylegan3": StyleGAN3Generator, "mobilestylegan": MobileStyleGANGenerator}
 
 
 def load_generator(path_or_name: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None,
@@ -55,6 +56,9 @@ def build_generator(card: ModelCard, tensors: dict[str, torch.Tensor], placement
     problem = card.problem()
     if problem:
         raise ModelError(source, problem)
+    broken = next((name for name, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())), None)
+    if broken is not None:  # it would draw black or noise, and only on screen
+        raise ModelError(source, f"tensor {broken} holds NaN or infinite values")
     try:
         return architecture(card, tensors, placement, source)
     except (RuntimeError, ValueError, TypeError, IndexError) as exc:  # shapes torch cannot put together

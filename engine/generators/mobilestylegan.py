@@ -40,8 +40,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from engine.generators.base import Generator
-from engine.generators.canonical import CanonicalTensors
+from engine.generators.canonical import CanonicalTensors, MappedGenerator
 from engine.generators.card import ModelCard
 from engine.generators.device import Placement
 from engine.generators.errors import ModelError
@@ -132,12 +131,7 @@ class MobileStyleGANNetwork(CanonicalTensors):
         self.config = config
 
     def mapping(self, z: torch.Tensor) -> torch.Tensor:
-        x = z.float()  # (B, z_dim)
-        x = x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)  # pixel norm
-        for k in range(self.config.mapping_layers):
-            x = F.leaky_relu(F.linear(x, self.p(f"mapping.{k}.weight"), self.p(f"mapping.{k}.bias")), LEAKY_SLOPE)
-            x = x * 2 ** 0.5
-        return x  # (B, w_dim)
+        return self.map_z(z, self.config.mapping_layers)  # (B, w_dim)
 
     def style(self, w: torch.Tensor, prefix: str, dtype: torch.dtype) -> torch.Tensor:
         """(B, w_dim) -> (B, C, 1, 1): a layer's per-channel modulation."""
@@ -188,7 +182,7 @@ class MobileStyleGANNetwork(CanonicalTensors):
         return self._image(x, ws[:, -1], block)
 
 
-class MobileStyleGANGenerator(Generator):
+class MobileStyleGANGenerator(MappedGenerator):
     """The engine's Generator interface over :class:`MobileStyleGANNetwork`.
 
     W is per layer, truncation pulls toward the stored average W. ``resolutions`` lists the
@@ -233,16 +227,6 @@ class MobileStyleGANGenerator(Generator):
 
     def _exit_block(self) -> int:
         return self.config.exits[self.resolutions.index(self.resolution)]
-
-    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
-        return self.truncated_w(self.net.mapping(z.to(self.device)), truncation_psi)
-
-    def truncated_w(self, w: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
-        w = w.to(self.device).float()
-        if truncation_psi != 1.0:
-            avg = self.net.p("w_avg")
-            w = avg + truncation_psi * (w - avg)
-        return w[:, None, :].repeat(1, self.num_ws, 1)  # (B, num_ws, w_dim)
 
     def synthesis(self, w: torch.Tensor) -> torch.Tensor:
         block = self._exit_block()

@@ -70,6 +70,20 @@ def _numpy_dtype(spec: str, align: bool = False, copy: bool = False) -> np.dtype
     return dtype
 
 
+class _NumpyArrayType:
+    """Stands for ``numpy.ndarray`` in a pickle: only :func:`_numpy_array` accepts it (calling it
+    fails), so a pickle cannot build arrays any other way."""
+
+
+def _numpy_array(kind: Any, shape: Any, code: Any) -> np.ndarray:
+    """An empty array that the pickle's BUILD then fills from raw bytes (StyleGAN3 keeps layer
+    sizes as small arrays). The dtype BUILD gives comes through :func:`_numpy_dtype`, which
+    refuses object dtypes, so filling it copies bytes and unpickles nothing."""
+    if kind is not _NumpyArrayType or tuple(shape) != (0,):  # numpy pickles an empty array, then its state
+        raise UnsafePickleError("refuses a numpy array that is not a plain ndarray")
+    return np.ndarray.__new__(np.ndarray, (0,), np.uint8)
+
+
 ALLOWED: dict[tuple[str, str], Any] = {
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
@@ -80,6 +94,9 @@ ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy.core.multiarray", "scalar"): _numpy_scalar,
     ("numpy._core.multiarray", "scalar"): _numpy_scalar,
     ("numpy", "dtype"): _numpy_dtype,
+    ("numpy", "ndarray"): _NumpyArrayType,
+    ("numpy.core.multiarray", "_reconstruct"): _numpy_array,
+    ("numpy._core.multiarray", "_reconstruct"): _numpy_array,
 }
 
 

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from engine.generators.base import Generator
-from engine.generators.canonical import CanonicalTensors
+from engine.generators.canonical import CanonicalTensors, MappedGenerator
 from engine.generators.card import MAX_RESOLUTION, ModelCard
 from engine.generators.device import Placement
 from engine.generators.errors import ModelError
@@ -92,11 +91,7 @@ class StyleGAN2Network(CanonicalTensors):
         self.config = config
 
     def mapping(self, z: torch.Tensor) -> torch.Tensor:
-        x = z.float()  # (B, z_dim)
-        x = x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)  # pixel norm
-        for i in range(self.config.mapping_layers):
-            x = F.leaky_relu(F.linear(x, self.p(f"mapping.{i}.weight"), self.p(f"mapping.{i}.bias")), 0.2) * SQRT2
-        return x  # (B, w_dim)
+        return self.map_z(z, self.config.mapping_layers)  # (B, w_dim)
 
     def _modulated_conv(self, x: torch.Tensor, w: torch.Tensor, prefix: str, demodulate: bool,
                         up: bool) -> torch.Tensor:
@@ -154,7 +149,7 @@ class StyleGAN2Network(CanonicalTensors):
         return image
 
 
-class StyleGAN2Generator(Generator):
+class StyleGAN2Generator(MappedGenerator):
     """The engine's Generator interface over :class:`StyleGAN2Network`.
 
     W is per layer (``(B, num_ws, w_dim)``), truncation pulls toward the stored average W, and
@@ -181,20 +176,6 @@ class StyleGAN2Generator(Generator):
             raise ModelError(source, (
                 f"weights are for latent dim {self.z_dim} at {self.resolution}px but the model "
                 f"card says latent dim {card.latent_dim} at {card.resolution}px"))
-
-    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
-        w = self.net.mapping(z.to(self.device))  # (B, w_dim)
-        if truncation_psi != 1.0:
-            avg = self.net.p("w_avg")
-            w = avg + truncation_psi * (w - avg)
-        return w[:, None, :].repeat(1, self.num_ws, 1)  # (B, num_ws, w_dim)
-
-    def truncated_w(self, w: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
-        w = w.to(self.device).float()
-        if truncation_psi != 1.0:
-            avg = self.net.p("w_avg")
-            w = avg + truncation_psi * (w - avg)
-        return w[:, None, :].repeat(1, self.num_ws, 1)
 
     def reading_weights(self, slots: tuple[int, int]) -> torch.Tensor:
         # W slot i feeds conv.i (where there is one) and slot 2k + 1 also torgb.k
