@@ -594,12 +594,13 @@ def _writable(path: Path) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from engine.generators.catalog import has_w_space_of, latent_dim_of
+    from engine.generators.catalog import has_input_transform_of, has_w_space_of, latent_dim_of
     from engine.inputs.bindings import load_bindings
-    from engine.show.schema import check_spaces, load_show, model_near
+    from engine.show.schema import check_model_fits, load_show, model_near
 
     show = load_show(args.show, latent_dim=latent_dim_of)
-    check_spaces(show, has_w_space_of(model_near(show.path.parent, show.settings.model)))
+    model = model_near(show.path.parent, show.settings.model)
+    check_model_fits(show, has_w_space_of(model), has_input_transform_of(model))
     load_bindings(args.show)  # play reads the show's [[binding]] tables too
     length = f"{show.duration:g} s" if math.isfinite(show.duration) else "endless"
     print(f"{args.show}: ok ({len(show.cues)} cues, {length}{', loops' if show.settings.loop else ''})")

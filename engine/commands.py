@@ -130,6 +130,20 @@ class SetFader(Command):
 
 
 @dataclass(frozen=True)
+class Translate(Command):
+    """Shift the picture to (x, y) image widths at once (an XY pad; StyleGAN3's input transform).
+    Each axis is also a fader of its own, ``/vernissage/model/translate/x`` and ``/y``."""
+
+    x: float
+    y: float
+    ADDRESS: ClassVar[str] = "/vernissage/model/translate"
+
+    @property
+    def args(self) -> tuple[Value, ...]:
+        return (self.x, self.y)
+
+
+@dataclass(frozen=True)
 class ScaleSpeed(Command):
     """Speed times ``factor`` (the arrow keys); logged as the /walk/rate it comes to."""
 

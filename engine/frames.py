@@ -62,12 +62,20 @@ class Face:
     mix_from: int = 0  # first W slot taken from ``mix``
     w_offset: np.ndarray | None = field(default=None, repr=False)  # (num_ws, w_dim)
     space: str = "z"  # "w": ``latent`` is a W vector already (a walk in W), not a z to map
+    rotate: float = 0.0  # degrees, for models with an input transform (StyleGAN3)
+    translate: tuple[float, float] = (0.0, 0.0)  # image widths, likewise
 
     def key(self) -> tuple:
         """Hashable identity, so a face shared by several frames is generated once."""
         mix = None if self.mix is None else self.mix.tobytes()
         offset = None if self.w_offset is None else self.w_offset.tobytes()
-        return (self.latent.tobytes(), self.truncation, mix, self.mix_from, offset, self.space)
+        return (self.latent.tobytes(), self.truncation, mix, self.mix_from, offset, self.space, self.rotate,
+                self.translate)
+
+    @property
+    def moves(self) -> bool:
+        """Turned or shifted: only a model with an input transform can draw it."""
+        return self.rotate != 0.0 or self.translate != (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,17 @@ def steered(spec: FrameSpec, z_offset: np.ndarray | None, w_offset: np.ndarray |
         latent = face.latent if face.space == "w" else steer_on_shell(face.latent, z_offset)  # z axes steer z faces
         faces.append((replace(face, latent=latent, w_offset=w), weight))
     return replace(spec, faces=tuple(faces))
+
+
+def moved(spec: FrameSpec, rotate: float, translate: tuple[float, float]) -> FrameSpec:
+    """``spec`` with every face turned by ``rotate`` degrees and shifted by ``translate`` more
+    (the input transform of a StyleGAN3); the same spec when both are zero."""
+    if (rotate == 0.0 and translate == (0.0, 0.0)) or not spec.faces:
+        return spec
+    faces = tuple((replace(f, rotate=f.rotate + rotate,
+                           translate=(f.translate[0] + translate[0], f.translate[1] + translate[1])), w)
+                  for f, w in spec.faces)
+    return replace(spec, faces=faces)
 
 
 class FrameSource(Protocol):

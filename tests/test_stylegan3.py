@@ -169,3 +169,109 @@ def test_sefa_factorises_the_style_affines_and_leaves_the_input_transform_out(ca
         assert float((generator.synthesis(moved) - generator.synthesis(w)).abs().mean()) > 1e-3
     with pytest.raises(ValueError):
         generator.reading_weights((0, 1))  # slot 0 alone is the geometry, no styles
+
+
+# --- the input transform in shows and live --------------------------------------------------------
+
+def _show(folder: Path, cue: str, model: str = "turning.pkl") -> Path:
+    import shutil
+
+    shutil.copy(FIXTURES / "stylegan3t_32_deep.pkl", folder / "turning.pkl")
+    path = folder / "turn.toml"
+    path.write_text(f'[show]\nmodel = "{model}"\nfps = 8\nsize = "32x32"\nseed = 5\n\n[[cue]]\n{cue}\n', encoding="utf-8")
+    return path
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+
+
+def test_a_turning_loop_cue_renders_and_ends_where_it_began(tmp_path):
+    from PIL import Image
+
+    show = _show(tmp_path, 'kind = "loop"\nperiod = 4\nrotate = [0, 360]\ntranslate = [[0, 0], [0.2, 0.1], [0, 0]]')
+    result = _cli("render", str(show), "-o", str(tmp_path / "frames"), "--frames", "33", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    frames = [np.asarray(Image.open(tmp_path / "frames" / f"{i:06d}.png")).astype(int) for i in range(33)]
+    assert np.abs(frames[32] - frames[0]).max() <= 1  # 4 s at 8 fps: a full turn and the loop closed
+    assert np.abs(frames[16] - frames[0]).mean() > 3  # half way round it is another picture
+    still = _show(tmp_path, 'kind = "loop"\nperiod = 4')
+    _cli("render", str(still), "-o", str(tmp_path / "still"), "--frames", "17", "--no-progress")
+    unturned = np.asarray(Image.open(tmp_path / "still" / "000016.png")).astype(int)
+    assert np.abs(frames[16] - unturned).mean() > 3  # the turn is the difference
+
+
+def test_spin_keeps_turning_an_endless_cue(tmp_path):
+    show = _show(tmp_path, 'kind = "wander"\nseed = 3\nspin = 45')
+    from engine.loop.program import show_timeline
+    from engine.show.schema import load_show
+
+    timeline = show_timeline(load_show(show), load_generator(tmp_path / "turning.pkl", device="cpu"))
+    assert [timeline(t).faces[0][0].rotate for t in (0.0, 2.0, 8.0)] == [0.0, 90.0, 360.0]
+
+
+@pytest.mark.parametrize("line,message", [
+    ('rotate = "left"', "'rotate' must be a number"),
+    ("rotate = nan", "'rotate' must be a finite number"),
+    ("rotate = 1e9", "'rotate' must be degrees from -36000 to 36000"),
+    ("translate = [1]", "'translate' must be [x, y]"),
+    ("translate = [[0, 0], [1]]", "'translate' must be [x, y]"),
+    ("translate = [[[0, 0]]]", "'translate' must be [x, y]"),
+    ("translate = [1e300, 0]", "'translate' must be [x, y]"),
+    ("translate = []", "'translate' must be [x, y]"),
+    ("spin = inf", "'spin' must be a finite number"),
+    ("spin = true", "'spin' must be a number"),
+])
+def test_bad_motion_is_one_line_at_the_cue(tmp_path, line, message):
+    show = _show(tmp_path, f'kind = "loop"\nperiod = 4\n{line}')
+    result = _cli("check", str(show))
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert f"{show}:" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_keyframed_motion_needs_a_duration_and_a_model_that_turns(tmp_path):
+    endless = _show(tmp_path, 'kind = "wander"\nrotate = [0, 90]')
+    result = _cli("check", str(endless))
+    assert result.returncode == 1 and "'rotate': keyframes need a cue with a duration (or use 'spin')" in result.stderr
+    dcgan = _show(tmp_path, 'kind = "loop"\nperiod = 4\nspin = 10', model="digiface-dcgan64")
+    for command in ("check", "render"):
+        args = ("-o", str(tmp_path / "x"), "--frames", "2") if command == "render" else ()
+        result = _cli(command, str(dcgan), *args)
+        assert result.returncode == 1 and "need a model with an input transform" in result.stderr, result.stderr
+        assert f"{dcgan}:7:" in result.stderr  # the cue's line
+
+
+def test_the_motion_faders_turn_a_live_stylegan3_and_are_refused_by_a_dcgan(tmp_path, generator):
+    from engine.frames import WalkSource, make_walk
+    from tests.osc_harness import LivePlayer
+
+    turning = load_generator(FIXTURES / "stylegan3t_32_deep.pkl", device="cpu")
+    live = LivePlayer(tmp_path, turning, WalkSource(make_walk("wander", 1, turning.z_dim, speed=0.0)), size=(32, 32))
+    try:
+        live.send("/vernissage/model/rotate", 90.0)
+        live.wait_applied(1)
+        live.send("/vernissage/model/translate", 0.25, -0.1)
+        live.wait_applied(2)
+        live.settle(8)
+        assert live.state.latest.rotate == 90.0 and live.state.latest.translate == pytest.approx((0.25, -0.1))
+    finally:
+        performance = live.stop()
+    frames = live.frames(performance)
+    turned = [c.tick + c.lead for c in performance.commands if c.command.address == "/vernissage/model/rotate"][0]
+    assert np.array_equal(frames[turned - 1], frames[turned - 2])  # a still walk (speed 0)...
+    assert np.abs(frames[turned] - frames[turned - 1]).mean() > 3  # ...that only the turn moves
+
+    (tmp_path / "dcgan").mkdir()
+    plain = LivePlayer(tmp_path / "dcgan", generator, WalkSource(make_walk("wander", 1, generator.z_dim)), record=False)
+    try:
+        before = plain.tick
+        plain.send("/vernissage/model/rotate", 90.0)
+        plain.send("/vernissage/model/translate", 0.1, 0.1)
+        plain.settle(10)
+    finally:
+        plain.stop()
+    assert plain.run.intake.counters()["rejected"] == 2 and plain.tick > before + 5

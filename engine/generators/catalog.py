@@ -77,6 +77,7 @@ def resolve_model(path_or_name: str | Path) -> Path:
 
 
 Z_ONLY_ARCHITECTURES = frozenset({"dcgan"})  # families whose W is z itself (Generator.has_w_space False)
+INPUT_TRANSFORM_ARCHITECTURES = frozenset({"stylegan3"})  # Generator.has_input_transform True
 
 
 def has_w_space_of(model: str | Path) -> bool:
@@ -85,6 +86,16 @@ def has_w_space_of(model: str | Path) -> bool:
     try:
         where = resolve_model(model)
         return not where.is_dir() or ModelCard.read(where / CARD_FILE).architecture not in Z_ONLY_ARCHITECTURES
+    except ModelError:
+        return True  # latent_dim_of names the problem
+
+
+def has_input_transform_of(model: str | Path) -> bool:
+    """Whether a model can turn and shift its picture, from its card (no weights loaded); True
+    when unknown (a bare file), so ``check`` leaves the question to the loaded model."""
+    try:
+        where = resolve_model(model)
+        return not where.is_dir() or ModelCard.read(where / CARD_FILE).architecture in INPUT_TRANSFORM_ARCHITECTURES
     except ModelError:
         return True  # latent_dim_of names the problem
 

@@ -81,7 +81,10 @@ def generate_images(generator: Generator, specs: list[FrameSpec],
         else:
             images[key] = image
     if missing:
-        frames = generator.frames_from_w(_latents(generator, [unique[k] for k in missing])).cpu().numpy()
+        faces = [unique[k] for k in missing]
+        motion = (torch.tensor([[f.rotate, *f.translate] for f in faces], dtype=torch.float64)
+                  if any(f.moves for f in faces) else None)
+        frames = generator.frames_from_w(_latents(generator, faces), motion).cpu().numpy()
         for key, frame in zip(missing, frames):
             images[key] = frame
             if known is not None:

@@ -1,6 +1,7 @@
-"""The show as the performer changed it: new walks, morphs, truncation and steering over a base source.
+"""The show as the performer changed it: new walks, morphs, truncation, steering and turns over a base source.
 
-Each change made live (``/walk/seed``, ``/morph/to``, ``/latent/truncation``, ``/steer/AXIS``) makes a new,
+Each change made live (``/walk/seed``, ``/morph/to``, ``/latent/truncation``, ``/steer/AXIS``,
+``/model/rotate``, ``/model/translate``) makes a new,
 immutable :class:`LiveSource` that starts at a show time; the clock switches to it at a tick
 (engine.loop.show_state). So a frame is still a pure function of the show, show time and
 the commands applied: what ``render --replay`` relies on.
@@ -13,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.frames import Face, FrameSource, FrameSpec, WalkSource, steered
+from engine.frames import Face, FrameSource, FrameSpec, WalkSource, moved, steered
 from engine.latent import Wander, latent_from_seed, slerp
 from engine.latent.easing import ease
 from engine.latent.steering import Steering
@@ -53,6 +54,8 @@ class LiveSource:
     morph_seconds: float = 0.0
     before: LiveSource | None = None
     steer: tuple[tuple[str, float], ...] = ()  # live steering, added to the show's own, by axis
+    rotate: float = 0.0  # live turn (degrees) and shift (image widths), added to the show's own
+    translate: tuple[float, float] = (0.0, 0.0)
 
     @property
     def steering(self) -> Steering | None:
@@ -70,7 +73,7 @@ class LiveSource:
         steering = self.steering
         if self.steer and steering is not None:
             spec = steered(spec, *steering.offsets(dict(self.steer)))
-        return spec
+        return moved(spec, self.rotate, self.translate)
 
     def _faces(self, t: float) -> FrameSpec:
         spec = self.base(t)
@@ -105,8 +108,8 @@ class LiveSource:
             speed = self.walk.speed
         else:  # a show's portraits have no walk speed: a wander at render --walk's pace
             speed = (self.base.face_rate if isinstance(self.base, WalkSource) else None) or DEFAULT_WALK_SPEED
-        return LiveSource(self.base, self.truncation, SeedWalk(seed, dim, speed),
-                          at + morph_seconds, morph_seconds, self.settled(at) if morph_seconds > 0 else None, self.steer)
+        return LiveSource(self.base, self.truncation, SeedWalk(seed, dim, speed), at + morph_seconds, morph_seconds,
+                          self.settled(at) if morph_seconds > 0 else None, self.steer, self.rotate, self.translate)
 
     def with_truncation(self, psi: float) -> LiveSource:
         return replace(self, truncation=psi)
@@ -119,6 +122,11 @@ class LiveSource:
     def steer_value(self, axis: str) -> float:
         return dict(self.steer).get(axis, 0.0)
 
+    def with_motion(self, rotate: float | None = None, x: float | None = None, y: float | None = None) -> LiveSource:
+        """The live turn and shift, each part given replacing the one before."""
+        return replace(self, rotate=self.rotate if rotate is None else rotate,
+                       translate=(self.translate[0] if x is None else x, self.translate[1] if y is None else y))
+
     def with_base(self, base: FrameSource) -> LiveSource:
-        """A new show: its own faces again, the truncation override and live steering kept."""
-        return LiveSource(base, self.truncation, steer=self.steer)
+        """A new show: its own faces again, the truncation override, live steering and turn kept."""
+        return LiveSource(base, self.truncation, steer=self.steer, rotate=self.rotate, translate=self.translate)

@@ -27,7 +27,7 @@ from engine.render.settings import RenderSettings
 from engine.resources import bundled
 from engine.show import Show, ShowError, Timeline, load_show
 from engine.show.portraits import PortraitSequence
-from engine.show.schema import check_spaces, model_near
+from engine.show.schema import check_model_fits, model_near
 from engine.steer.vectors import steering_for
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def load_checked_show(path: str | Path) -> Show:
 def show_timeline(show: Show, generator: Generator, portraits: PortraitSequence | None = None) -> Timeline:
     """``show`` as ``generator`` plays it: its steering axes and its morphs in W made with the
     model; ShowError (file:line) for what this model cannot play."""
-    check_spaces(show, generator.has_w_space)
+    check_model_fits(show, generator.has_w_space, generator.has_input_transform)
 
     def to_w(z: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

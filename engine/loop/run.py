@@ -172,7 +172,8 @@ class _Build:
             except (RuntimeError, ValueError) as exc:  # weights that load but cannot make a frame
                 raise ModelError(self.program.generator.card.name,
                                  f"cannot make a frame ({str(exc).splitlines()[0][:160]})") from None
-        self.state = ShowState(source, self.program.dim, ShowClock(self.fps, start, rate), self.runahead)
+        self.state = ShowState(source, self.program.dim, ShowClock(self.fps, start, rate), self.runahead,
+                               self.program.generator.has_input_transform)
         w, h = self.display.size
         settings = replace(self.program.settings, width=w, height=h)
         self.compositor = Compositor(self.display.ctx, settings, (self.program.generator.resolution,) * 2,

@@ -42,6 +42,7 @@ from engine.commands import (
     ShowLoaded,
     Slew,
     TapTempo,
+    Translate,
     WalkSeed,
 )
 from engine.frames import FrameSource, FrameSpec, WalkSource
@@ -60,6 +61,11 @@ URGENT_TICKS = 4  # frames of a change that must be ready for it to show at once
 MOVES_IN_TIME = (GoToCue, NextCue, NextFace, Pause, Seek, ShowLoaded, ScaleSpeed, SetTempo, TapTempo, Beat, LockTempo,
                  BeatsPerFace)
 SPEED_FADERS = ("/vernissage/walk/speed", "/vernissage/walk/rate")
+MOTION_FADERS = {"/vernissage/model/rotate": "rotate", "/vernissage/model/translate/x": "x",
+                 "/vernissage/model/translate/y": "y"}  # the input transform's parts (StyleGAN3)
+GLIDE_CLOSE = {"/vernissage/latent/truncation": 2e-3, "/vernissage/model/rotate": 0.05,
+               "/vernissage/model/translate/x": 1e-3, "/vernissage/model/translate/y": 1e-3}  # a glide's last step
+
 DRIVES_KEPT = 4.0  # seconds of the music's pace remembered: keyframes are made ahead for its fastest
 PUSH_EXPECTED = 5.0  # while music plays, keyframes are made ahead for a push of at least this (the first kick)
 
@@ -131,8 +137,11 @@ class Leads(Protocol):
 class ShowState:
     """The live state on top of the show: source epochs, look faders, tempo, the clock."""
 
-    def __init__(self, source: FrameSource, dim: int, clock: ShowClock, leads: Leads) -> None:
+    def __init__(self, source: FrameSource, dim: int, clock: ShowClock, leads: Leads,
+                 input_transform: bool = False) -> None:
+        """``input_transform``: the model can turn and shift its picture (the motion faders)."""
         self.clock = clock
+        self._input_transform = input_transform
         self.dim = dim
         self.tempo = Tempo(float(clock.fps))
         self.faders: dict[str, float] = {}
@@ -150,7 +159,7 @@ class ShowState:
             ScaleSpeed: self._scale_speed, WalkSeed: self._walk_seed, MorphTo: self._morph_to,
             NextFace: self._next_face, SetTempo: self._tempo_bpm, TapTempo: self._tempo_tap, Beat: self._tempo_beat,
             LockTempo: self._tempo_lock, BeatsPerFace: self._tempo_beats, SetKeyframeRate: self._keyframe_rate,
-            Slew: self._slew, AudioFrame: self._audio,
+            Slew: self._slew, AudioFrame: self._audio, Translate: self._translate,
         }
         self.plan = self._published()
 
@@ -255,8 +264,8 @@ class ShowState:
         for fader, (target, factor, lead) in list(self._smoothing.items()):
             current = self._fader_value(fader)
             value = current + (target - current) * factor
-            # each truncation step is a new epoch to generate: the tail of the glide is one step
-            close = 2e-3 if fader == "/vernissage/latent/truncation" or fader.startswith(STEER) else 1e-4
+            # each truncation, steering or motion step is a new epoch to generate: the glide's tail is one step
+            close = 2e-3 if fader.startswith(STEER) else GLIDE_CLOSE.get(fader, 1e-4)
             if abs(target - value) < close or abs(value - current) < close:
                 value = target
                 del self._smoothing[fader]
@@ -325,6 +334,9 @@ class ShowState:
             return self.faders[fader]
         if fader.startswith(STEER):
             return self.latest.steer_value(fader[len(STEER):])
+        if fader in MOTION_FADERS:
+            return {"rotate": self.latest.rotate, "x": self.latest.translate[0],
+                    "y": self.latest.translate[1]}[MOTION_FADERS[fader]]
         if fader == "/vernissage/latent/truncation":
             return self.latest.truncation if self.latest.truncation is not None else 1.0
         if fader in ("/vernissage/walk/speed", "/vernissage/walk/rate"):
@@ -338,6 +350,9 @@ class ShowState:
             return tick
         if fader == "/vernissage/latent/truncation":
             return self._switch(tick, self.latest.with_truncation(value))
+        if fader in MOTION_FADERS:
+            self._refuse_without_input_transform(fader)
+            return self._switch(tick, self.latest.with_motion(**{MOTION_FADERS[fader]: value}))
         if fader.startswith(STEER):
             axis, steering = fader[len(STEER):], self.latest.steering
             if steering is None or axis not in steering.axes:
@@ -350,6 +365,17 @@ class ShowState:
         if fader == "/vernissage/walk/rate":
             return self._change(tick, lambda at: self.clock.speed_plan(at, value))
         raise CommandRefused(f"{fader}: not a fader")
+
+    def _refuse_without_input_transform(self, address: str) -> None:
+        if not self._input_transform:
+            raise CommandRefused(f"{address}: this model has no input transform to turn or shift (StyleGAN3 has)")
+
+    def _translate(self, tick: int, command: Command) -> Applied:
+        assert isinstance(command, Translate)
+        self._refuse_without_input_transform(command.ADDRESS)
+        for fader in ("/vernissage/model/translate/x", "/vernissage/model/translate/y"):
+            self._smoothing.pop(fader, None)  # the pad overrides a glide on either axis
+        return self._applied(tick, self._switch(tick, self.latest.with_motion(x=command.x, y=command.y)), command)
 
     def _scale_speed(self, tick: int, command: Command) -> Applied:
         assert isinstance(command, ScaleSpeed)

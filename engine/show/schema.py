@@ -196,11 +196,32 @@ class SteerValue:
 
     def at(self, fraction: float) -> float:
         """The value ``fraction`` (0..1) of the way through the cue."""
-        if len(self.keys) == 1:
-            return self.keys[0]
-        x = min(1.0, max(0.0, fraction)) * (len(self.keys) - 1)
-        i = min(int(x), len(self.keys) - 2)
-        return self.keys[i] + (self.keys[i + 1] - self.keys[i]) * (x - i)
+        return keyed(self.keys, fraction)
+
+
+def keyed(keys: tuple[float, ...], fraction: float) -> float:
+    """Keyframes spread evenly over a cue, linear between them, at ``fraction`` (0..1) of it."""
+    if len(keys) == 1:
+        return keys[0]
+    x = min(1.0, max(0.0, fraction)) * (len(keys) - 1)
+    i = min(int(x), len(keys) - 2)
+    return keys[i] + (keys[i + 1] - keys[i]) * (x - i)
+
+
+@dataclass(frozen=True)
+class Motion:
+    """A cue's input transform (StyleGAN3): ``rotate`` degrees and ``translate`` image widths,
+    each a constant or keyframes spread evenly over the cue, plus ``spin`` degrees a second."""
+
+    rotate: tuple[float, ...] = (0.0,)
+    translate: tuple[tuple[float, float], ...] = ((0.0, 0.0),)
+    spin: float = 0.0
+
+    def at(self, fraction: float, seconds: float) -> tuple[float, tuple[float, float]]:
+        """(degrees, (x, y)) ``fraction`` of the way through the cue, ``seconds`` into it."""
+        x = keyed(tuple(t[0] for t in self.translate), fraction)
+        y = keyed(tuple(t[1] for t in self.translate), fraction)
+        return keyed(self.rotate, fraction) + self.spin * seconds, (x, y)
 
 
 @dataclass(frozen=True)
@@ -226,6 +247,7 @@ class Cue:
     name: str = ""
     style: StyleMix | None = None
     steer: tuple[SteerValue, ...] = ()
+    motion: Motion | None = None  # turned and shifted (StyleGAN3's input transform)
 
     @property
     def kind(self) -> str:
@@ -270,9 +292,13 @@ _LOOK_RANGES = {"exposure": (-10.0, 10.0), "contrast": (0.0, 10.0), "saturation"
                 "brightness": (0.0, 10.0), "vignette": (0.0, 1.0), "grain": (0.0, 1.0)}
 _CAPTION_KEYS = {"font": str, "size": int, "color": str, "position": str}
 _CUE_COMMON = {"kind": str, "name": str, "duration": Number, "transition": Number, "repeat": int,
-               "style_seed": int, "style_from": int, "steer": dict}
+               "style_seed": int, "style_from": int, "steer": dict, "rotate": (int, float, list),
+               "translate": list, "spin": Number}
 _VECTOR_KEYS = {"name": str, "plus": list, "minus": list}
 MAX_STEER = 10.0  # steering values within +-this (engine.latent.steering.MAX_VALUE)
+MAX_ROTATE = 36_000.0  # degrees either way: a hundred turns over a cue
+MAX_SPIN = 3600.0  # degrees a second: ten turns (faster only flickers)
+MAX_TRANSLATE = 10.0  # image widths either way: far past the edge
 AXIS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,39}$")  # also an OSC address part: /vernissage/steer/NAME
 _CUE_KEYS: dict[str, dict[str, Any]] = {
     "portraits": {"count": int, "hold": Number, "dissolve": Number, "caption": str, "min_distance": Number,
@@ -388,14 +414,16 @@ class _Parser:
         return path
 
 
-def check_spaces(show: Show, has_w_space: bool) -> None:
-    """ShowError at the cue when a morph in W is asked of a model whose W is z itself (a DCGAN)."""
-    if has_w_space:
-        return
+def check_model_fits(show: Show, has_w_space: bool, has_input_transform: bool) -> None:
+    """ShowError at the cue that asks the model for what it cannot do: a morph in W of a model
+    whose W is z itself (a DCGAN), a turn or shift of one without an input transform."""
     for cue in show.cues:
-        if getattr(cue.settings, "space", "z") == "w":
-            raise ShowError(show.path, cue.line, "space = 'w' is for StyleGAN2 models; a DCGAN has only z "
+        if not has_w_space and getattr(cue.settings, "space", "z") == "w":
+            raise ShowError(show.path, cue.line, "space = 'w' is for StyleGAN models; a DCGAN has only z "
                                                  "(its W is z itself)")
+        if not has_input_transform and cue.motion is not None:
+            raise ShowError(show.path, cue.line, "rotate, translate and spin need a model with an input "
+                                                 "transform (StyleGAN3); this one has none")
 
 
 def load_show(path: str | Path, latent_dim: LatentDim | None = None) -> Show:
@@ -615,7 +643,36 @@ def _cue(p: _Parser, table: Any, index: int, dim: int | None) -> Cue:
         raise p.fail("cue", index, "transition", f"'transition' ({transition:g} s) is longer than the cue ({duration:g} s)")
     steer = _steer(p, table.get("steer", {}), index, duration)
     return Cue(settings, p.map.line("cue", index), duration, transition, repeat, str(table.get("name", "")), style,
-               steer)
+               steer, _motion(p, table, index, duration))
+
+
+def _motion(p: _Parser, table: dict[str, Any], index: int, duration: float) -> Motion | None:
+    """``rotate = 15`` or ``[0, 360]``, ``translate = [0.1, 0]`` or ``[[0, 0], [0.2, -0.1]]``,
+    ``spin = 6`` (degrees a second); None when the cue has none of them."""
+    if not {"rotate", "translate", "spin"} & table.keys():
+        return None
+
+    def finite(value: Any, bound: float) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) <= bound
+
+    raw = table.get("rotate", 0.0)
+    rotate = raw if isinstance(raw, list) else [raw]
+    if not 1 <= len(rotate) <= 256 or not all(finite(r, MAX_ROTATE) for r in rotate):
+        raise p.fail("cue", index, "rotate", f"'rotate' must be degrees from -{MAX_ROTATE:g} to {MAX_ROTATE:g}, or a "
+                                             f"list of 1 to 256 of them, got {raw!r}"[:200])
+    raw = table.get("translate", [0.0, 0.0])
+    pairs = raw if raw and all(isinstance(t, list) for t in raw) else [raw]
+    if not 1 <= len(pairs) <= 256 or not all(isinstance(t, list) and len(t) == 2 and all(finite(v, MAX_TRANSLATE)
+                                                                                       for v in t) for t in pairs):
+        raise p.fail("cue", index, "translate", f"'translate' must be [x, y] in image widths (-{MAX_TRANSLATE:g} to "
+                                                f"{MAX_TRANSLATE:g}), or a list of 1 to 256 such pairs, got {raw!r}"[:200])
+    for key, count in (("rotate", len(rotate)), ("translate", len(pairs))):
+        if count > 1 and not math.isfinite(duration):
+            raise p.fail("cue", index, key, f"'{key}': keyframes need a cue with a duration (or use 'spin')")
+    spin = table.get("spin", 0.0)
+    if not finite(spin, MAX_SPIN):
+        raise p.fail("cue", index, "spin", f"'spin' must be degrees a second from -{MAX_SPIN:g} to {MAX_SPIN:g}, got {spin!r}")
+    return Motion(tuple(float(r) for r in rotate), tuple((float(x), float(y)) for x, y in pairs), float(spin))
 
 
 def _steer(p: _Parser, table: dict[str, Any], index: int, duration: float) -> tuple[SteerValue, ...]:

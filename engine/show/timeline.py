@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.frames import Face, FrameSpec, Text, steered
+from engine.frames import Face, FrameSpec, Text, moved, steered
 from engine.latent import CubicSpline, GreatCircleLoop, NoiseLoop, SphericalSpline, Wander, ease, latent_from_seed
 from engine.latent.paths import loop_phase
 from engine.latent.steering import Steering
@@ -208,9 +208,11 @@ class Timeline:
         cue = self.show.cues[index]
         u = self._within(cue, local)
         spec = _KINDS[type(cue.settings)](self, Position(cycle, index, local), cue, u)
+        fraction = u / cue.duration if math.isfinite(cue.duration) and cue.duration > 0 else 0.0
         if cue.steer and self.steering is not None:
-            fraction = u / cue.duration if math.isfinite(cue.duration) and cue.duration > 0 else 0.0
             spec = steered(spec, *self.steering.offsets({v.axis: v.at(fraction) for v in cue.steer}))
+        if cue.motion is not None:
+            spec = moved(spec, *cue.motion.at(fraction, u))
         if cue.style is None or not spec.faces:
             return spec
         fine = latent_from_seed(cue.style.seed, self.dim)
