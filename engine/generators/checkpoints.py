@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 from engine.generators.card import ModelCard
 from engine.generators.dcgan import conv_indices
 from engine.generators.errors import ModelError
-from engine.generators.formats import nvidia, nvidia_stylegan3, rosinality
+from engine.generators.formats import nvidia, nvidia_stylegan3, rosinality, tensorflow
 from engine.generators.safe_pickle import UnsafePickleError, safe_load
 from engine.generators.stylegan2 import config_from_tensors, estimate_w_avg
 from engine.generators.stylegan3 import config_from_tensors as stylegan3_config
@@ -116,9 +116,16 @@ def _from_network_pickle(path: Path) -> tuple[dict[str, torch.Tensor], float | N
         raise ModelError(path, f"unsafe pickle: {exc}; nothing in it was run") from None
     except (EOFError, pickle.UnpicklingError, ValueError, TypeError, RuntimeError, struct.error) as exc:
         raise ModelError(path, f"truncated or corrupt network pickle ({_first_line(exc)})") from None
+    graph = tensorflow.find_generator(data)
+    if graph is not None:
+        try:
+            return tensorflow.convert(graph)
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            name = f"variable {exc.args[0]} missing" if isinstance(exc, KeyError) else _first_line(exc)
+            raise ModelError(path, f"unsupported TensorFlow network in pickle ({name})") from None
     generator = nvidia.find_generator(data)
     if generator is None:
-        raise ModelError(path, "pickle holds no G_ema or G network")
+        raise ModelError(path, "pickle holds no G_ema or G network, nor a TensorFlow (G, D, Gs)")
     try:
         if nvidia_stylegan3.is_stylegan3(generator):
             tensors, _ = nvidia_stylegan3.convert(generator)

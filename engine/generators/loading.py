@@ -45,7 +45,9 @@ def load_generator(path_or_name: str | Path = DEFAULT_MODEL, device: str | torch
         tensors = read_safetensors(weights)
         return build_generator(card, tensors, placement, str(weights))
     tensors, card = read_checkpoint(where)
-    return build_generator(card, tensors, placement, str(where))
+    generator = build_generator(card, tensors, placement, str(where))
+    generator.check(str(where))  # a bare file was never checked by `models import`: fail here, in one line
+    return generator
 
 
 def build_generator(card: ModelCard, tensors: dict[str, torch.Tensor], placement: Placement, source: str) -> Generator:

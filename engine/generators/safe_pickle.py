@@ -1,4 +1,4 @@
-"""A restricted unpickler for NVIDIA network pickles: tensors and plain containers only.
+"""A restricted unpickler for NVIDIA network pickles (PyTorch and TensorFlow): tensors, arrays and plain containers only.
 
 NVIDIA's pickles embed their networks' Python source and their loader executes it. This
 unpickler resolves a short allow-list of globals to harmless constructors, rebuilds each
@@ -42,6 +42,19 @@ class PersistentModule:
     @property
     def children(self) -> dict[str, Any]:
         return self.state.get("_modules", {})
+
+
+class TFNetwork:
+    """A ``dnnlib.tflib.network.Network`` of the TensorFlow StyleGAN2/ProGAN code, as data: its
+    state (``version``, ``static_kwargs``, ``components``, ``variables``...). The
+    ``build_module_src`` in it is TensorFlow source that is never looked at."""
+
+    state: dict[str, Any]
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, dict):
+            raise UnsafePickleError("a TensorFlow network whose state is not a table")
+        self.state = state
 
 
 class AttrDict(dict):
@@ -91,6 +104,7 @@ ALLOWED: dict[tuple[str, str], Any] = {
     ("torch.storage", "_load_from_bytes"): _storage_from_bytes,
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _persistent,
     ("dnnlib.util", "EasyDict"): AttrDict,
+    ("dnnlib.tflib.network", "Network"): TFNetwork,
     ("numpy.core.multiarray", "scalar"): _numpy_scalar,
     ("numpy._core.multiarray", "scalar"): _numpy_scalar,
     ("numpy", "dtype"): _numpy_dtype,
