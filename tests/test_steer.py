@@ -270,7 +270,7 @@ def test_a_morph_in_w_is_refused_for_a_dcgan_by_check_and_render(tmp_path):
     for command in (["check", str(path)], ["render", str(path), "--frames", "1", "-o", str(tmp_path / "o")]):
         result = subprocess.run([sys.executable, "-m", "engine.cli", *command], capture_output=True, text=True,
                                 cwd=ROOT, timeout=120)
-        assert result.returncode == 1 and "w.toml:2: space = 'w' is for StyleGAN2 models" in result.stderr, result.stderr
+        assert result.returncode == 1 and "w.toml:2: space = 'w' needs a model with a W space" in result.stderr, result.stderr
     path.write_text('[show]\n[[cue]]\nkind = "morph"\nfaces = [1, 2]\nspace = "x"\n')
     result = subprocess.run([sys.executable, "-m", "engine.cli", "check", str(path)], capture_output=True, text=True,
                             cwd=ROOT, timeout=120)

@@ -416,11 +416,11 @@ class _Parser:
 
 def check_model_fits(show: Show, has_w_space: bool, has_input_transform: bool) -> None:
     """ShowError at the cue that asks the model for what it cannot do: a morph in W of a model
-    whose W is z itself (a DCGAN), a turn or shift of one without an input transform."""
+    whose W is z itself, a turn or shift of one without an input transform."""
     for cue in show.cues:
         if not has_w_space and getattr(cue.settings, "space", "z") == "w":
-            raise ShowError(show.path, cue.line, "space = 'w' is for StyleGAN models; a DCGAN has only z "
-                                                 "(its W is z itself)")
+            raise ShowError(show.path, cue.line, "space = 'w' needs a model with a W space (a StyleGAN); this "
+                                                 "one has only z (a DCGAN, a ProGAN: its W is z itself)")
         if not has_input_transform and cue.motion is not None:
             raise ShowError(show.path, cue.line, "rotate, translate and spin need a model with an input "
                                                  "transform (StyleGAN3); this one has none")
