@@ -55,6 +55,11 @@ class Generator(ABC):
         where there is no W): what SeFa factorises."""
         raise NotImplementedError(f"no directions for {type(self).__name__} models")
 
+    def first_features(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, F): the first layer's features, where W is z itself: what PCA directions regress
+        back to z (GANSpace's method for models without a mapping network)."""
+        raise NotImplementedError(f"no PCA directions in z for {type(self).__name__} models")
+
     @property
     def device(self) -> torch.device:
         return self.placement.device

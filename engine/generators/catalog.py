@@ -76,7 +76,7 @@ def resolve_model(path_or_name: str | Path) -> Path:
     raise ModelError(path_or_name, f"no such model file or name (available: {names})")
 
 
-Z_ONLY_ARCHITECTURES = frozenset({"dcgan"})  # families whose W is z itself (Generator.has_w_space False)
+Z_ONLY_ARCHITECTURES = frozenset({"dcgan", "progan"})  # families whose W is z itself (Generator.has_w_space False)
 INPUT_TRANSFORM_ARCHITECTURES = frozenset({"stylegan3"})  # Generator.has_input_transform True
 
 

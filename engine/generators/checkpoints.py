@@ -5,6 +5,7 @@
 | safetensors header                        | canonical tensors (engine layout)   |
 | PyTorch zip with ``g_ema``                | rosinality stylegan2-pytorch        |
 | PyTorch zip with ``netG_state_dict``      | PyTorch-tutorial DCGAN              |
+| PyTorch zip with ``config`` and ``avgG``  | pytorch_GAN_zoo progressive GAN      |
 | pickle with ``G_ema`` persistent objects  | NVIDIA stylegan2-ada / stylegan3    |
 
 PyTorch files go through ``torch.load(weights_only=True)``; pickles through the restricted
@@ -24,8 +25,9 @@ from safetensors.torch import load_file
 
 from engine.generators.card import ModelCard
 from engine.generators.dcgan import conv_indices
+from engine.generators.progan import scale_count
 from engine.generators.errors import ModelError
-from engine.generators.formats import nvidia, nvidia_stylegan3, rosinality, tensorflow
+from engine.generators.formats import gan_zoo, nvidia, nvidia_stylegan3, rosinality, tensorflow
 from engine.generators.safe_pickle import UnsafePickleError, safe_load
 from engine.generators.stylegan2 import config_from_tensors, estimate_w_avg
 from engine.generators.stylegan3 import config_from_tensors as stylegan3_config
@@ -87,7 +89,8 @@ def _first_line(exc: BaseException) -> str:
 
 def _from_torch(path: Path) -> dict[str, torch.Tensor]:
     try:
-        data: Any = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals([gan_zoo.ZooConfig]):  # a plain attribute holder
+            data: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for bad archives: report, never crash
         raise ModelError(path, f"cannot load PyTorch checkpoint ({_first_line(exc)})") from None
     if isinstance(data, dict) and isinstance(data.get("g_ema"), dict):
@@ -101,6 +104,12 @@ def _from_torch(path: Path) -> dict[str, torch.Tensor]:
         average = data.get("latent_avg")
         tensors["w_avg"] = average.float().reshape(-1) if isinstance(average, torch.Tensor) else estimate_w_avg(tensors)
         return tensors
+    if gan_zoo.is_zoo_checkpoint(data):
+        try:
+            return gan_zoo.convert(data)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            name = f"tensor {exc.args[0]} missing" if isinstance(exc, KeyError) else _first_line(exc)
+            raise ModelError(path, f"unsupported pytorch_GAN_zoo checkpoint ({name})") from None
     if isinstance(data, dict) and isinstance(data.get("netG_state_dict"), dict):
         data = data["netG_state_dict"]
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
@@ -137,6 +146,9 @@ def _from_network_pickle(path: Path) -> tuple[dict[str, torch.Tensor], float | N
 
 
 def _card(path: Path, tensors: dict[str, torch.Tensor], clamp: float | None) -> ModelCard:
+    if "format.weight" in tensors and "settings" in tensors:
+        return ModelCard(name=path.stem, architecture="progan", latent_dim=int(tensors["format.weight"].shape[-1]),
+                         resolution=4 * 2 ** scale_count(tensors), weights=path.name)
     indices = conv_indices(tensors)
     if indices:
         z_dim = int(tensors[f"main.{indices[0]}.weight"].shape[0])

@@ -19,11 +19,13 @@ from engine.generators.dcgan import DCGANGenerator
 from engine.generators.device import Placement, choose_placement
 from engine.generators.errors import ModelError
 from engine.generators.mobilestylegan import MobileStyleGANGenerator
+from engine.generators.progan import ProGANGenerator
 from engine.generators.stylegan2 import StyleGAN2Generator
 from engine.generators.stylegan3 import StyleGAN3Generator
 
 ARCHITECTURES: dict[str, type[Generator]] = {"dcgan": DCGANGenerator, "stylegan2": StyleGAN2Generator,
-                                             "stylegan3": StyleGAN3Generator, "mobilestylegan": MobileStyleGANGenerator}
+                                             "stylegan3": StyleGAN3Generator, "mobilestylegan": MobileStyleGANGenerator,
+                                             "progan": ProGANGenerator}
 
 
 def load_generator(path_or_name: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None,

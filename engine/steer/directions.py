@@ -87,7 +87,7 @@ def _pca_regressed(generator: Generator, count: int, samples: int, seed: int) ->
     coordinates, as GANSpace does for models without a W: row j of the regression is how z
     moves per unit along component j. Then made orthonormal in order."""
     z = np.random.default_rng(seed).standard_normal((samples, generator.z_dim))
-    features = torch.cat([generator.first_features(generator.to_tensor(part))  # type: ignore[attr-defined]
+    features = torch.cat([generator.first_features(generator.to_tensor(part))
                           for part in torch.from_numpy(z).split(2048)]).double().cpu().numpy()
     centred = features - features.mean(axis=0)
     components = _top_components(centred, count, seed)  # (count, F)
