@@ -347,11 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a contact sheet: a row per vector and face, the vector from -2 to +2")
     vectors.add_argument("--device", type=_device, default=None)
 
-    train = sub.add_parser("train", help="train a DCGAN or a StyleGAN2 on a folder of images into a model folder")
+    train = sub.add_parser("train", help="train a DCGAN, a StyleGAN2 or a VAE on a folder of images into a model folder")
     train.add_argument("data", type=Path, help="a folder of images (any Pillow reads; others are skipped)")
     train.add_argument("-o", "--output", type=Path, required=True, help="the model folder (name = its name)")
     train.add_argument("--size", type=int, choices=(32, 64, 128, 256), default=32)
-    train.add_argument("--arch", choices=("dcgan", "stylegan2"), default="dcgan")
+    train.add_argument("--arch", choices=("dcgan", "stylegan2", "vae"), default="dcgan")
+    train.add_argument("--beta", type=_ranged(0.0, 1000.0, "beta"), default=1.0,
+                       help="a VAE's weight of the KL term (1: the VAE; more: a beta-VAE, smoother, blurrier)")
     train.add_argument("--loss", choices=("ns", "wgan-gp"), default="ns")
     train.add_argument("--spectral", type=_ranged(0.0, 100.0, "the spectral weight"), default=0.0,
                        help="weight of the spectral loss (Durall et al. 2020); 0 off")
@@ -672,7 +674,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     device = choose_placement(args.device).device
     recipe = Recipe(args.size, args.loss, args.spectral, args.steps, args.batch, args.seed, args.every, args.arch,
-                    args.width or default_width(args.arch, args.size, device))
+                    args.width or default_width(args.arch, args.size, device), args.beta)
     recipe.check()
     folder = args.output
     if not args.resume and (folder / "checkpoint.pt").exists():

@@ -62,9 +62,10 @@ def test_steps_zero_writes_the_initial_network(images, tmp_path):
     assert load_generator(tmp_path / "initial", device="cpu").resolution == 32
 
 
-@pytest.mark.parametrize("arch,loss,width", [("dcgan", "ns", 64), ("dcgan", "wgan-gp", 64), ("stylegan2", "ns", 8)])
+@pytest.mark.parametrize("arch,loss,width", [("dcgan", "ns", 64), ("dcgan", "wgan-gp", 64), ("stylegan2", "ns", 8),
+                                             ("vae", "ns", 16)])
 def test_resume_is_bit_exact(images, tmp_path, arch, loss, width):
-    recipe = {"loss": loss, "spectral": 0.5, "arch": arch, "width": width}
+    recipe = {"loss": loss, "spectral": 0.0 if arch == "vae" else 0.5, "arch": arch, "width": width}
     _train(images, tmp_path / "straight", 6, **recipe)
     _train(images, tmp_path / "halves", 3, **recipe)
     resumed = Trainer(Recipe(size=32, steps=6, batch=8, every=3, **recipe), load_images(images, 32), torch.device("cpu"))
@@ -134,6 +135,8 @@ def test_unreadable_files_are_counted_and_an_empty_folder_is_one_line(images, tm
 @pytest.mark.parametrize("args,message", [
     (["--size", "48"], "--size"), (["--arch", "gan"], "--arch"), (["--width", "2"], "--width"),
     (["--spectral", "nan"], "--spectral"), (["--batch", "0"], "--batch"), (["--resume"], "no checkpoint to resume"),
+    (["--arch", "vae", "--beta", "-1"], "--beta"), (["--arch", "vae", "--beta", "inf"], "--beta"),
+    (["--arch", "vae", "--loss", "wgan-gp"], "a VAE's loss is reconstruction + beta KL"),
 ])
 def test_bad_training_requests_are_one_line(images, tmp_path, args, message):
     result = subprocess.run([sys.executable, "-m", "engine.cli", "train", str(images), "-o", str(tmp_path / "m"),
@@ -276,3 +279,23 @@ def test_a_full_disk_while_training_is_one_line_and_keeps_the_last_good_model(im
     assert (folder / "checkpoint.pt").read_bytes() == checkpoint  # the last good one, whole
     assert (folder / "generator.safetensors").read_bytes() == good
     assert load_generator(folder, device="cpu").resolution == 32
+
+
+def test_a_vae_learns_to_reconstruct_and_its_decoder_plays_like_any_model(images, tmp_path):
+    """The lecture's VAE: reconstruction falls as it trains, the KL term keeps q(z | x) near the
+    prior, the encoder learns through the reparameterised sample, and the decoder is exported as
+    a model whose W is z."""
+    trainer = Trainer(Recipe(size=32, steps=80, batch=16, arch="vae", width=32), load_images(images, 32),
+                      torch.device("cpu"))
+    encoder_before = [t.detach().clone() for t in trainer.d.parameters()]
+    losses = [trainer.train_step() for _ in range(80)]
+    early = np.mean([step["recon"] for step in losses[:5]])
+    late = np.mean([step["recon"] for step in losses[-5:]])
+    assert late < 0.5 * early and all(0.0 < step["kl"] < 1e4 for step in losses[1:])
+    assert any(not torch.equal(a, b) for a, b in zip(encoder_before, trainer.d.parameters()))
+    folder = tmp_path / "vae"
+    _train(images, folder, 6, arch="vae", width=16, beta=4.0)
+    card = (folder / "model.toml").read_text()
+    assert 'architecture = "dcgan"' in card and 'arch = "vae"' in card and "beta = 4.0" in card
+    generator = load_generator(folder, device="cpu")
+    assert not generator.has_w_space and generator.frames(np.zeros((1, 100))).shape == (1, 32, 32, 3)

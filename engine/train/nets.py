@@ -1,6 +1,7 @@
 """DCGAN networks to train, laid out as the engine loads them (``main.N.*``: transposed
 convolutions, batch norm, ReLU, tanh), so the exported weights play through
-engine.generators.dcgan unchanged."""
+engine.generators.dcgan unchanged. A VAE's decoder is the same generator, and its encoder the
+discriminator's convolutions ending in a mean and a log-variance per latent dimension."""
 
 from __future__ import annotations
 
@@ -50,6 +51,24 @@ def discriminator(size: int, width: int = 64, batch_norm: bool = True) -> nn.Mod
         layers += [nn.LeakyReLU(0.2, True)]
     layers += [nn.Conv2d(channels[-1], 1, 4, 1, 0, bias=False), nn.Flatten(0)]
     return _init(nn.Sequential(*layers))
+
+
+class Encoder(nn.Module):
+    """(B, 3, size, size) -> (mean, log-variance), each (B, z_dim): q(z | x) of a VAE."""
+
+    def __init__(self, size: int, z_dim: int, width: int = 64) -> None:
+        super().__init__()
+        downs = int(math.log2(size)) - 2
+        channels = [min(width * 2 ** i, 512) for i in range(downs)]
+        layers: list[nn.Module] = [nn.Conv2d(3, channels[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for a, b in zip(channels, channels[1:]):
+            layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.LeakyReLU(0.2, True)]
+        self.features = _init(nn.Sequential(*layers, nn.Flatten(1)))
+        self.moments = nn.Linear(channels[-1] * 16, 2 * z_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, log_variance = self.moments(self.features(x)).chunk(2, dim=1)
+        return mean, log_variance.clamp(-30.0, 20.0)  # exp() stays finite in float32
 
 
 def _init(net: nn.Module) -> nn.Module:

@@ -1,4 +1,10 @@
-"""`vernissage train`: a DCGAN or a StyleGAN2 trained on a folder of images, exported as a model folder.
+"""`vernissage train`: a DCGAN, a StyleGAN2 or a VAE trained on a folder of images, exported as a model folder.
+
+A VAE (Kingma & Welling 2014) learns an encoder q(z | x) and a decoder p(x | z) together: each
+step encodes a batch, samples z = mean + sigma * eps (the reparameterisation, so the sample is
+differentiable), decodes it, and minimises the reconstruction error plus beta times the KL
+divergence of q(z | x) from the N(0, I) prior. The decoder is a DCGAN generator, exported as one:
+it plays, walks, morphs and has directions like any model whose W is z.
 
 Steps count generator updates. Each step takes a batch of the cached images (random horizontal
 flips), updates the discriminator (the non-saturating loss, with StyleGAN2's lazy R1 penalty on
@@ -29,7 +35,7 @@ import torch
 from engine.generators.weights_file import save_weights
 from engine.train import stylegan2_nets
 from engine.train.data import ImageSet
-from engine.train.nets import SIZES, discriminator, exported, generator
+from engine.train.nets import SIZES, Encoder, discriminator, exported, generator
 from engine.train.report import plot_progress, sample_grid
 from engine.train.spectrum import frechet_distance, spectral_distance, spectral_loss
 
@@ -37,7 +43,7 @@ log = logging.getLogger(__name__)
 Z_DIM = 100  # the DCGAN's; a StyleGAN2's comes with its width (engine.train.stylegan2_nets.config)
 EMA = 0.999
 LOSSES = ("ns", "wgan-gp")
-ARCHITECTURES = ("dcgan", "stylegan2")
+ARCHITECTURES = ("dcgan", "stylegan2", "vae")
 R1_EVERY = 16  # StyleGAN2's lazy regularisation: the R1 penalty every 16 steps, weighted 16x
 PL_EVERY, PL_WEIGHT = 4, 2.0  # and the path-length penalty every 4 steps, on half a batch
 CHECKPOINT = "checkpoint.pt"
@@ -59,6 +65,7 @@ class Recipe:
     every: int = 200
     arch: str = "dcgan"
     width: int = 64  # channels at the finest layer, doubling each halving of the size up to 512
+    beta: float = 1.0  # a VAE's weight of the KL term (beta-VAE, Higgins et al. 2017)
 
     @property
     def r1_gamma(self) -> float:
@@ -67,7 +74,11 @@ class Recipe:
 
     def check(self) -> None:
         if self.arch not in ARCHITECTURES:
-            raise TrainError(f"--arch must be dcgan or stylegan2, got {self.arch!r}")
+            raise TrainError(f"--arch must be dcgan, stylegan2 or vae, got {self.arch!r}")
+        if not (math.isfinite(self.beta) and 0.0 <= self.beta <= 1000.0):
+            raise TrainError(f"--beta must be 0 to 1000, got {self.beta}")
+        if self.arch == "vae" and (self.loss != "ns" or self.spectral):
+            raise TrainError("--loss and --spectral are for GANs; a VAE's loss is reconstruction + beta KL")
         if not 4 <= self.width <= 512:
             raise TrainError(f"--width must be 4 to 512, got {self.width}")
         if self.size not in SIZES:
@@ -82,7 +93,7 @@ def default_width(arch: str, size: int, device: torch.device) -> int:
     """The DCGAN tutorial's 64. For StyleGAN2, 16384/R channels at R px up to 512 on a GPU (the
     paper's 256-px widths), 1024/R on a CPU: a net that learns the gist of a few hundred small
     images in minutes there (about 30 images a second at 32 and 64 px on 2 cores)."""
-    if arch == "dcgan":
+    if arch in ("dcgan", "vae"):
         return 64
     return max(4, (16384 if device.type == "cuda" else 1024) // size)
 
@@ -101,6 +112,11 @@ class Trainer:
             self.d = stylegan2_nets.Discriminator(recipe.size, recipe.width).to(device)
             self.z_dim = self.g.config.z_dim
             rate, betas = 0.0025, (0.0, 0.99)  # the paper's Adam settings
+        elif recipe.arch == "vae":  # self.d is the encoder, trained with the decoder by one optimiser
+            self.g = generator(recipe.size, Z_DIM, recipe.width).to(device)
+            self.d = Encoder(recipe.size, Z_DIM, recipe.width).to(device)
+            self.z_dim = Z_DIM
+            rate, betas = 1e-3, (0.9, 0.999)
         else:
             self.g = generator(recipe.size, Z_DIM, recipe.width).to(device)
             self.d = discriminator(recipe.size, recipe.width, batch_norm=recipe.loss == "ns").to(device)
@@ -109,7 +125,9 @@ class Trainer:
         if recipe.loss == "wgan-gp":
             rate, betas = 1e-4, (0.0, 0.9)
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
-        self.g_opt = torch.optim.Adam([t for t in self.g.parameters() if t.requires_grad], rate, betas=betas)
+        decoded = [t for t in self.g.parameters() if t.requires_grad]
+        self.g_opt = torch.optim.Adam(decoded + (list(self.d.parameters()) if recipe.arch == "vae" else []), rate,
+                                      betas=betas)
         self.d_opt = torch.optim.Adam(self.d.parameters(), rate, betas=betas)
         self.rng = torch.Generator().manual_seed(recipe.seed + 1)  # batches, flips and noise: saved with the run
         # StyleGAN2's noise inputs and style mixing, drawn where the network runs: saved too
@@ -140,6 +158,31 @@ class Trainer:
 
     def train_step(self) -> dict[str, float]:
         """One generator update (and its discriminator updates); the losses."""
+        if self.recipe.arch == "vae":
+            losses = self._vae_step()
+        else:
+            losses = self._gan_step()
+        self._average()
+        self.step += 1
+        return losses
+
+    def _vae_step(self) -> dict[str, float]:
+        """Reconstruction (squared error summed over a picture's pixels, as a Gaussian decoder's
+        log-likelihood up to a constant) plus beta times KL(q(z | x) || N(0, I)), per picture."""
+        real = self._real()
+        self.g_opt.zero_grad(set_to_none=True)
+        with self._mixed():
+            mean, log_variance = self.d(real)
+            eps = torch.randn(mean.shape, generator=self.rng).to(self.device)
+            z = mean + (0.5 * log_variance).exp() * eps  # the reparameterisation trick
+            decoded = self.g(z.float(), self.device_rng).float()
+        reconstruction = (decoded - real).square().flatten(1).sum(dim=1).mean()
+        kl = 0.5 * (mean.float().square() + log_variance.float().exp() - 1.0 - log_variance.float()).sum(dim=1).mean()
+        (reconstruction + self.recipe.beta * kl).backward()
+        self.g_opt.step()
+        return {"recon": reconstruction.item(), "kl": kl.item()}
+
+    def _gan_step(self) -> dict[str, float]:
         critic_steps = 5 if self.recipe.loss == "wgan-gp" else 1
         for _ in range(critic_steps):
             real = self._real()
@@ -169,7 +212,12 @@ class Trainer:
         spec = spectral_loss(fake.float(), real) if self.recipe.spectral > 0 else torch.zeros((), device=self.device)
         (g_loss + self.recipe.spectral * spec + self._path_length()).backward()
         self.g_opt.step()
-        with torch.no_grad():  # the average ramps up (as StyleGAN's does), so a short run exports a trained net
+        return {"d": d_loss.item(), "g": g_loss.item(), "spectral": spec.item()}
+
+    def _average(self) -> None:
+        """The exported generator: the average ramps up (as StyleGAN's does), so a short run
+        exports a trained net."""
+        with torch.no_grad():
             decay = min(EMA, (1.0 + self.step) / (10.0 + self.step))
             for average, current in zip(self.g_ema.parameters(), self.g.parameters()):
                 if current.requires_grad:
@@ -178,8 +226,6 @@ class Trainer:
                     average.copy_(current)
             for average, current in zip(self.g_ema.buffers(), self.g.buffers()):
                 average.copy_(current)
-        self.step += 1
-        return {"d": d_loss.item(), "g": g_loss.item(), "spectral": spec.item()}
 
     def _path_length(self) -> torch.Tensor:
         """StyleGAN2's path-length penalty on half a batch, every 4th step, weighted for it (in
@@ -268,6 +314,7 @@ class Trainer:
         """The averaged generator as a model folder: safetensors and a card with the recipe, each
         replacing the last only when written whole."""
         tensors = self.g_ema.tensors() if self.recipe.arch == "stylegan2" else exported(self.g_ema)
+        architecture = "dcgan" if self.recipe.arch == "vae" else self.recipe.arch  # a VAE's decoder is a DCGAN's
         partial = folder / "generator.safetensors.partial"
         try:
             save_weights(tensors, partial)
@@ -280,9 +327,10 @@ class Trainer:
         r = self.recipe
         card = [
             f"# Model card written by `vernissage train` on {dt.date.today().isoformat()}.",
-            f'name = "{name}"', f'architecture = "{r.arch}"', f"latent_dim = {self.z_dim}", f"resolution = {r.size}",
+            f'name = "{name}"', f'architecture = "{architecture}"', f"latent_dim = {self.z_dim}", f"resolution = {r.size}",
             "output_range = [-1.0, 1.0]", 'weights = "generator.safetensors"', "",
-            "[training]", f"steps = {self.step}", f"batch = {r.batch}", f'loss = "{r.loss}"', f"spectral = {r.spectral}",
+            "[training]", f'arch = "{r.arch}"', f"steps = {self.step}", f"batch = {r.batch}",
+            *([f"beta = {r.beta}"] if r.arch == "vae" else [f'loss = "{r.loss}"', f"spectral = {r.spectral}"]),
             f"width = {r.width}", f"seed = {r.seed}", "ema = 0.999",
             *([f"r1_gamma = {r.r1_gamma:g}", f"path_length_weight = {PL_WEIGHT}"] if r.arch == "stylegan2" else []), f"frechet_thumb8 = {last['frechet_thumb8']}",
             f"spectral_distance = {last['spectral_distance']}", "",
@@ -370,7 +418,7 @@ def run(trainer: Trainer, folder: Path, name: str, progress: bool = True) -> lis
                 raise TrainError(f"step {trainer.step}: a loss is not finite ({losses}); lower the learning "
                                  "rate or try --loss wgan-gp")
             rate = (trainer.step - done_at_start) * trainer.recipe.batch / max(1e-9, time.perf_counter() - began)
-            bar.set_postfix(d=f"{losses['d']:.3f}", g=f"{losses['g']:.3f}", img_s=f"{rate:.0f}")
+            bar.set_postfix(**{k: f"{v:.3f}" for k, v in losses.items() if k != "spectral"}, img_s=f"{rate:.0f}")
             bar.update(1)
             if trainer.step % trainer.recipe.every == 0 or trainer.step == trainer.recipe.steps:
                 checkpoint()
