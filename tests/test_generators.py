@@ -194,3 +194,14 @@ def test_imported_weights_are_as_readable_as_the_umask_says(tmp_path, mask):
         os.umask(previous)
     for path in (folder / "generator.safetensors", folder / "model.toml"):
         assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_every_family_row_names_its_class_and_says_what_the_class_says():
+    """check answers from the row (no torch); the loaded model answers from its class: the same."""
+    from engine.generators.base import Generator
+    from engine.generators.families import FAMILIES
+
+    for name, family in FAMILIES.items():
+        cls = family.generator_class()
+        assert issubclass(cls, Generator), name
+        assert (cls.has_w_space, cls.has_input_transform) == (family.has_w_space, family.has_input_transform), name

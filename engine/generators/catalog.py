@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine.generators.card import CARD_FILE, ModelCard
 from engine.generators.errors import ModelError
+from engine.generators.families import FAMILIES
 from engine.resources import bundled
 
 DEFAULT_MODEL = "default"  # the FFHQ faces where installed, else the bundled DigiFace model
@@ -76,8 +77,6 @@ def resolve_model(path_or_name: str | Path) -> Path:
     raise ModelError(path_or_name, f"no such model file or name (available: {names})")
 
 
-Z_ONLY_ARCHITECTURES = frozenset({"dcgan", "progan"})  # families whose W is z itself (Generator.has_w_space False)
-INPUT_TRANSFORM_ARCHITECTURES = frozenset({"stylegan3"})  # Generator.has_input_transform True
 
 
 def has_w_space_of(model: str | Path) -> bool:
@@ -85,7 +84,8 @@ def has_w_space_of(model: str | Path) -> bool:
     ``check`` leaves the question to the loaded model."""
     try:
         where = resolve_model(model)
-        return not where.is_dir() or ModelCard.read(where / CARD_FILE).architecture not in Z_ONLY_ARCHITECTURES
+        family = FAMILIES.get(ModelCard.read(where / CARD_FILE).architecture) if where.is_dir() else None
+        return family is None or family.has_w_space
     except ModelError:
         return True  # latent_dim_of names the problem
 
@@ -95,7 +95,8 @@ def has_input_transform_of(model: str | Path) -> bool:
     when unknown (a bare file), so ``check`` leaves the question to the loaded model."""
     try:
         where = resolve_model(model)
-        return not where.is_dir() or ModelCard.read(where / CARD_FILE).architecture in INPUT_TRANSFORM_ARCHITECTURES
+        family = FAMILIES.get(ModelCard.read(where / CARD_FILE).architecture) if where.is_dir() else None
+        return family is None or family.has_input_transform
     except ModelError:
         return True  # latent_dim_of names the problem
 

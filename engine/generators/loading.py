@@ -15,17 +15,9 @@ from engine.generators.base import Generator
 from engine.generators.card import CARD_FILE, ModelCard
 from engine.generators.catalog import DEFAULT_MODEL, resolve_model
 from engine.generators.checkpoints import read_checkpoint, read_safetensors
-from engine.generators.dcgan import DCGANGenerator
 from engine.generators.device import Placement, choose_placement
 from engine.generators.errors import ModelError
-from engine.generators.mobilestylegan import MobileStyleGANGenerator
-from engine.generators.progan import ProGANGenerator
-from engine.generators.stylegan2 import StyleGAN2Generator
-from engine.generators.stylegan3 import StyleGAN3Generator
-
-ARCHITECTURES: dict[str, type[Generator]] = {"dcgan": DCGANGenerator, "stylegan2": StyleGAN2Generator,
-                                             "stylegan3": StyleGAN3Generator, "mobilestylegan": MobileStyleGANGenerator,
-                                             "progan": ProGANGenerator}
+from engine.generators.families import FAMILIES
 
 
 def load_generator(path_or_name: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None,
@@ -53,10 +45,11 @@ def load_generator(path_or_name: str | Path = DEFAULT_MODEL, device: str | torch
 
 
 def build_generator(card: ModelCard, tensors: dict[str, torch.Tensor], placement: Placement, source: str) -> Generator:
-    architecture = ARCHITECTURES.get(card.architecture)
-    if architecture is None:
-        known = ", ".join(sorted(ARCHITECTURES))
+    family = FAMILIES.get(card.architecture)
+    if family is None:
+        known = ", ".join(sorted(FAMILIES))
         raise ModelError(source, f"unknown architecture {card.architecture!r} (known: {known})")
+    architecture = family.generator_class()
     problem = card.problem()
     if problem:
         raise ModelError(source, problem)
