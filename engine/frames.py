@@ -61,7 +61,8 @@ class Face:
     mix: np.ndarray | None = field(default=None, repr=False)
     mix_from: int = 0  # first W slot taken from ``mix``
     w_offset: np.ndarray | None = field(default=None, repr=False)  # (num_ws, w_dim)
-    space: str = "z"  # "w": ``latent`` is a W vector already (a walk in W), not a z to map
+    space: str = "z"  # "mapped": ``latent`` holds several z, and W is their W blended by ``weights``
+    weights: np.ndarray | None = field(default=None, repr=False)  # "mapped": W = sum of weights[k] * W(latent[k])
     rotate: float = 0.0  # degrees, for models with an input transform (StyleGAN3)
     translate: tuple[float, float] = (0.0, 0.0)  # image widths, likewise
 
@@ -69,7 +70,8 @@ class Face:
         """Hashable identity, so a face shared by several frames is generated once."""
         mix = None if self.mix is None else self.mix.tobytes()
         offset = None if self.w_offset is None else self.w_offset.tobytes()
-        return (self.latent.tobytes(), self.truncation, mix, self.mix_from, offset, self.space, self.rotate,
+        weights = None if self.weights is None else self.weights.tobytes()
+        return (self.latent.tobytes(), self.truncation, mix, self.mix_from, offset, self.space, weights, self.rotate,
                 self.translate)
 
     @property
@@ -114,7 +116,7 @@ def steered(spec: FrameSpec, z_offset: np.ndarray | None, w_offset: np.ndarray |
     faces = []
     for face, weight in spec.faces:
         w = face.w_offset if w_offset is None else (w_offset if face.w_offset is None else face.w_offset + w_offset)
-        latent = face.latent if face.space == "w" else steer_on_shell(face.latent, z_offset)  # z axes steer z faces
+        latent = steer_on_shell(face.latent, z_offset) if face.space == "z" else face.latent  # z axes steer z faces
         faces.append((replace(face, latent=latent, w_offset=w), weight))
     return replace(spec, faces=tuple(faces))
 

@@ -232,6 +232,14 @@ def test_live_steering_over_osc_replays_bit_identically(tmp_path, generator):
 
 # --- morphs in W ----------------------------------------------------------------------------------
 
+def _w(generator, face) -> np.ndarray:
+    """The untruncated W a "mapped" face stands for: its weights times its keys' W."""
+    assert face.space == "mapped"
+    with torch.inference_mode():  # one z at a time, as the generator's owner maps them
+        return face.weights @ np.stack([generator.mapping(generator.to_tensor(z))[0, 0].double().numpy()
+                                        for z in face.latent])
+
+
 def _w_timeline(tmp_path: Path, fixture: str, show_lines: str, cue: str) -> tuple:
     """A StyleGAN2 fixture and the timeline of a one-cue show on it (``show_lines`` under [show])."""
     from engine.loop.program import show_timeline
@@ -252,13 +260,12 @@ def test_a_stylegan2_morph_in_w_passes_through_each_face_and_loops_exactly(tmp_p
     z = [latent_from_seed(seed, sg2.z_dim) for seed in (1, 2, 3)]
     for k, t in enumerate((0.0, 1.5, 3.0)):  # each face held at its slot's start
         face = timeline(t).faces[0][0]
-        assert face.space == "w"
         with torch.inference_mode():
-            assert np.abs(face.latent - sg2.mapping(sg2.to_tensor(z[k]))[0, 0].double().numpy()).max() < 1e-6
+            assert np.abs(_w(sg2, face) - sg2.mapping(sg2.to_tensor(z[k]))[0, 0].double().numpy()).max() < 1e-6
         image, _ = generate_images(sg2, [timeline(t)])
         assert np.array_equal(image[0], sg2.frames(z[k][None]).cpu().numpy()[0])  # the face itself, bit for bit
-    assert np.array_equal(timeline(0.2).faces[0][0].latent, timeline(0.2 + timeline.period).faces[0][0].latent)
-    midway = timeline(0.5 + 0.5).faces[0][0].latent  # half way from face 1 to face 2, in W
+    assert timeline(0.2).faces[0][0].key() == timeline(0.2 + timeline.period).faces[0][0].key()
+    midway = _w(sg2, timeline(0.5 + 0.5).faces[0][0])  # half way from face 1 to face 2, in W
     with torch.inference_mode():
         w1, w2 = (sg2.mapping(sg2.to_tensor(v))[0, 0].double().numpy() for v in z[:2])
     assert np.linalg.norm(midway - (w1 + w2) / 2) < 0.5 * np.linalg.norm(w1 - w2)  # between them, in W
@@ -287,19 +294,18 @@ def test_a_stylegan2_wander_in_w_blends_the_control_faces_w_smoothly(tmp_path):
         controls = {k: sg2.mapping(sg2.to_tensor(walk.control(k)))[0, 0].double().numpy() for k in range(-1, 4)}
     t = 1.3
     expected = sum(weight * controls[knot] for knot, weight in walk.weights(t))
-    face = timeline(t).faces[0][0]
-    assert face.space == "w" and np.abs(face.latent - expected).max() < 1e-9
-    path_w = np.stack([timeline(i / 60).faces[0][0].latent for i in range(240)])
+    assert np.abs(_w(sg2, timeline(t).faces[0][0]) - expected).max() < 1e-9
+    path_w = np.stack([_w(sg2, timeline(i / 60).faces[0][0]) for i in range(240)])
     second = np.diff(path_w, 2, axis=0)
     assert np.abs(second).max() < 0.05 * np.abs(np.diff(path_w, axis=0)).max()  # no kinks: C2 in W
 
 
 @pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"StyleGAN2 fixtures not found at {FIXTURES}")
 def test_a_stylegan2_loop_in_w_is_exact(tmp_path):
-    _, timeline = _w_timeline(tmp_path, "rosinality_64.pt", "", 'kind = "loop"\nperiod = 6\n')
+    sg2, timeline = _w_timeline(tmp_path, "rosinality_64.pt", "", 'kind = "loop"\nperiod = 6\n')
     first, again = timeline(0.0).faces[0][0], timeline(6.0).faces[0][0]
-    assert first.space == "w" and np.array_equal(first.latent, again.latent)  # the period closes exactly
-    ends = np.stack([timeline(t).faces[0][0].latent for t in (5.98, 5.99, 6.0, 6.01, 6.02)])
+    assert first.key() == again.key()  # the period closes exactly
+    ends = np.stack([_w(sg2, timeline(t).faces[0][0]) for t in (5.98, 5.99, 6.0, 6.01, 6.02)])
     steps = np.diff(ends, axis=0)
     assert np.abs(np.diff(steps, axis=0)).max() < 0.05 * np.abs(steps).max()  # no kink at the seam
 
@@ -328,3 +334,31 @@ def test_bad_vectors_and_steering_are_one_line(tmp_path, body, message):
     with pytest.raises(ShowError, match=re.escape(message)) as caught:
         load_show(path)
     assert "\n" not in str(caught.value) and str(caught.value).startswith(f"{path}:")
+
+
+def test_a_path_in_w_is_planned_without_the_model_and_each_z_is_mapped_once(tmp_path, generator):
+    """The timeline is a pure function of time again: it names the z a path in W passes through
+    and how much of each; the generator's owner maps each z once and keeps its W."""
+    from engine.loop.generation import MappedW
+    from engine.show import Timeline, load_show
+
+    path = tmp_path / "w.toml"
+    path.write_text('[show]\n[[cue]]\nkind = "morph"\nfaces = [1, 2, 3]\nhold = 0.5\nmorph = 1.0\nspace = "w"\n')
+    timeline = Timeline(load_show(path), generator.z_dim)  # no model anywhere
+    faces = [timeline(i / 30).faces[0][0] for i in range(150)]
+    assert all(f.space == "mapped" and abs(float(f.weights.sum()) - 1.0) < 1e-9 for f in faces)
+
+    calls = []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(generator, name)
+
+        def mapping(self, z, truncation_psi=1.0):
+            calls.append(z.shape[0])
+            return generator.mapping(z, truncation_psi)
+
+    memory, counting = MappedW(), Counting()
+    blends = [f.weights @ memory.of(counting, f.latent) for f in faces]
+    assert len(calls) == 3 and set(calls) == {1}  # three faces, each mapped once, alone
+    assert np.abs(blends[0] - generator.mapping(generator.to_tensor(faces[0].latent[0]))[0, 0].double().numpy()).max() < 1e-12

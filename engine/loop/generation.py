@@ -46,12 +46,38 @@ class FaceImages:
             self._bytes -= dropped.nbytes
 
 
-def _latents(generator: Generator, faces: list[Face]) -> torch.Tensor:
+class MappedW:
+    """W of recent z, mapped once (float64, on the CPU): a path in W names the same few z in
+    frame after frame (a morph's faces, a loop's keys, a wander's four control faces). Kept by
+    the generator's owner, the worker, so a timeline never runs the model itself."""
+
+    def __init__(self, count: int = 256) -> None:
+        self.count = count
+        self._w: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+    def of(self, generator: Generator, z: np.ndarray) -> np.ndarray:
+        """(K, w_dim): the untruncated W of each row of ``z``, mapping only the unknown ones."""
+        keys = [row.tobytes() for row in z]
+        for row, key in zip(z, keys):
+            if key not in self._w:  # one at a time: a batch's matmul may round differently, and a
+                # W must not depend on what else was mapped with it (live and replay agree bit for bit)
+                self._w[key] = generator.mapping(generator.to_tensor(row))[0, 0].double().cpu().numpy()
+        out = np.stack([self._w[key] for key in keys])
+        for key in keys:
+            self._w.move_to_end(key)
+        while len(self._w) > max(self.count, len(keys)):
+            self._w.popitem(last=False)
+        return out
+
+
+def _latents(generator: Generator, faces: list[Face], mapped: MappedW) -> torch.Tensor:
     """W (B, num_ws, w_dim) for faces, truncation, style mixing and W steering applied."""
     ws = []
     for face in faces:
-        if face.space == "w":  # a walk in W: truncated toward the average W, no mapping
-            w = generator.truncated_w(generator.to_tensor(face.latent), face.truncation)
+        if face.space == "mapped":  # a path in W: the weights times its keys' W, then truncated
+            assert face.weights is not None
+            blend = face.weights @ mapped.of(generator, face.latent)
+            w = generator.truncated_w(generator.to_tensor(blend), face.truncation)
         else:
             w = generator.mapping(generator.to_tensor(face.latent), face.truncation)
         if face.mix is not None:
@@ -64,10 +90,10 @@ def _latents(generator: Generator, faces: list[Face]) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def generate_images(generator: Generator, specs: list[FrameSpec],
-                    known: FaceImages | None = None) -> tuple[np.ndarray, int]:
+def generate_images(generator: Generator, specs: list[FrameSpec], known: FaceImages | None = None,
+                    mapped: MappedW | None = None) -> tuple[np.ndarray, int]:
     """(B, H, W, 3) uint8 images, black where a spec has no face, and how many faces went
-    through the network (faces in ``known`` do not)."""
+    through the network (faces in ``known`` do not); ``mapped``: the owner's W of recent z."""
     unique: dict[tuple, Face] = {}
     for spec in specs:
         for face, _ in spec.faces:
@@ -84,7 +110,7 @@ def generate_images(generator: Generator, specs: list[FrameSpec],
         faces = [unique[k] for k in missing]
         motion = (torch.tensor([[f.rotate, *f.translate] for f in faces], dtype=torch.float64)
                   if any(f.moves for f in faces) else None)
-        frames = generator.frames_from_w(_latents(generator, faces), motion).cpu().numpy()
+        frames = generator.frames_from_w(_latents(generator, faces, mapped or MappedW()), motion).cpu().numpy()
         for key, frame in zip(missing, frames):
             images[key] = frame
             if known is not None:

@@ -14,8 +14,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 
 from engine.frames import WALKS, FrameSource, Look, WalkSource, make_walk
 from engine.generators.base import Generator
@@ -107,16 +105,11 @@ def load_checked_show(path: str | Path) -> Show:
 
 
 def show_timeline(show: Show, generator: Generator, portraits: PortraitSequence | None = None) -> Timeline:
-    """``show`` as ``generator`` plays it: its steering axes and its morphs in W made with the
-    model; ShowError (file:line) for what this model cannot play."""
+    """``show`` as ``generator`` plays it, with its steering axes made with the model; ShowError
+    (file:line) for what this model cannot play."""
     check_model_fits(show, generator.has_w_space, generator.has_input_transform)
-
-    def to_w(z: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return generator.mapping(generator.to_tensor(z))[0, 0].double().cpu().numpy()
-
     try:
-        return Timeline(show, generator.z_dim, portraits, steering_for(show, generator), to_w)
+        return Timeline(show, generator.z_dim, portraits, steering_for(show, generator))
     except ValueError as exc:  # a show this timeline cannot play (ShowError is not one)
         raise ShowError(show.path, 1, str(exc)) from None
 

@@ -26,7 +26,7 @@ import numpy as np
 from engine.generators.base import Generator
 from engine.generators.speed import seconds_per_frame
 from engine.loop.clock import Key, keys_for
-from engine.loop.generation import FaceImages, generate_images
+from engine.loop.generation import FaceImages, MappedW, generate_images
 from engine.loop.show_state import Plan
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ class RunAhead:
         self._wanted: tuple[int, tuple[Key, ...]] = (0, ())  # (tick drawn, speculative keys): replaced whole
         self._cache: dict[Key, np.ndarray] = {}
         self._faces = FaceImages()  # the worker's own
+        self._mapped = MappedW()  # and the W of the z that paths in W pass through
         self._condition = threading.Condition()
         self._small_last = False
         self._stop = False
@@ -304,7 +305,7 @@ class RunAhead:
         if not made:
             return False
         began = time.perf_counter()
-        images, generated = generate_images(self.generator, [spec for _, spec in made], self._faces)
+        images, generated = generate_images(self.generator, [spec for _, spec in made], self._faces, self._mapped)
         seconds = time.perf_counter() - began
         self._account(len(made), generated, seconds)
         with self._condition:

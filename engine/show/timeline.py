@@ -3,15 +3,17 @@
 The whole timeline repeats when the show loops; each repetition ("cycle") numbers its
 portraits after the previous one's, so the n-th portrait of the exhibition depends only on
 t. A cue with a transition cross-dissolves from the previous cue, which keeps running past
-its end for the length of the dissolve. A Timeline is immutable once built (morph splines
-are made up front), so any thread may evaluate it.
+its end for the length of the dissolve. A Timeline is immutable once built (splines are made
+up front) and never runs the model, so any thread may evaluate it: a path in W (a morph, loop
+or wander with ``space = "w"``) is a spline through W, and a spline is linear in its keys, so
+a frame says which z it passes through and how much of each one's W it takes (a "mapped"
+face); the generator's owner maps those z (engine.loop.generation keeps their W).
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -60,17 +62,12 @@ class Timeline:
     """Evaluates a :class:`Show` at any time; implements the FrameSource protocol."""
 
     def __init__(self, show: Show, dim: int, portraits: PortraitSequence | None = None,
-                 steering: Steering | None = None, to_w: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+                 steering: Steering | None = None) -> None:
         """``steering``: the show's axes made for its model (engine.steer.vectors); without it,
-        cues play unsteered. ``to_w``: the model's mapping (z -> W) for morphs in W; without
-        it (a show read without its model) they run in z."""
+        cues play unsteered."""
         self.show = show
         self.dim = dim
         self.steering = steering
-        self._to_w = to_w
-        self._w_controls: dict[tuple[int, int], np.ndarray] = {}
-        self._w_loops: dict[int, CubicSpline] = {}  # a loop cue in W: its closed spline, by cue
-        self._w_lock = threading.Lock()
         # A curator's exclusions apply to the registry's sequence too, and follow a hot reload.
         base = portraits or PortraitSequence(show.settings.seed, dim, self._min_distance())
         self.portraits = base.excluding(show.settings.exclude)
@@ -83,8 +80,10 @@ class Timeline:
             if isinstance(cue.settings, PortraitsCue):
                 per_cycle += cue.settings.count * cue.repeat
         self._portraits_per_cycle = per_cycle
-        self._morphs = {i: _spline(cue.settings, dim, to_w) for i, cue in enumerate(show.cues)
+        self._morphs = {i: _spline(cue.settings, dim) for i, cue in enumerate(show.cues)
                         if isinstance(cue.settings, MorphCue)}
+        self._w_loops = {i: _loop_keys(cue.settings, dim, self._seed(cue.settings.seed)) for i, cue in enumerate(show.cues)
+                         if isinstance(cue.settings, LoopCue) and cue.settings.space == "w"}
 
     def _min_distance(self) -> float:
         return max((c.settings.min_distance for c in self.show.cues if isinstance(c.settings, PortraitsCue)),
@@ -269,48 +268,29 @@ class Timeline:
         else:
             step = 0.0 if into < settings.hold else ease(settings.easing, (into - settings.hold) / settings.morph)
             u = float(k % count) + step
-        if isinstance(spline, CubicSpline):  # through the faces' W
-            return FrameSpec(((Face(spline(u), self.show.settings.truncation, space="w"), 1.0),), self.show.look)
+        if isinstance(spline, MappedSpline):  # through the faces' W
+            return self._mapped(*spline.at(u))
         return self._face(spline(u))
+
+    def _mapped(self, z: np.ndarray, weights: np.ndarray) -> FrameSpec:
+        """The face whose W is ``weights`` times the W of each of ``z``."""
+        face = Face(z, self.show.settings.truncation, space="mapped", weights=weights)
+        return FrameSpec(((face, 1.0),), self.show.look)
 
     def _loop(self, where: Position, cue: Cue, u: float) -> FrameSpec:
         s: LoopCue = cue.settings  # type: ignore[assignment]
+        if where.cue in self._w_loops:  # a closed C2 spline in W through LOOP_KEYS of the loop's faces
+            return self._mapped(*self._w_loops[where.cue].at(loop_phase(u, s.period) * LOOP_KEYS))
         kind = GreatCircleLoop if s.shape == "circle" else NoiseLoop
-        path = kind(self._seed(s.seed), self.dim, s.period, s.radius)
-        if s.space == "w" and self._to_w is not None:
-            with self._w_lock:
-                spline = self._w_loops.get(where.cue)
-            if spline is None:  # the loop's faces at LOOP_KEYS points, mapped, and closed in W
-                keys = [self._to_w(path(k * s.period / LOOP_KEYS)) for k in range(LOOP_KEYS)]
-                spline = CubicSpline(np.stack(keys), periodic=True)
-                with self._w_lock:
-                    self._w_loops[where.cue] = spline
-            w = spline(loop_phase(u, s.period) * LOOP_KEYS)
-            return FrameSpec(((Face(w, self.show.settings.truncation, space="w"), 1.0),), self.show.look)
-        return self._face(path(u))
+        return self._face(kind(self._seed(s.seed), self.dim, s.period, s.radius)(u))
 
     def _wander(self, where: Position, cue: Cue, u: float) -> FrameSpec:
         s: WanderCue = cue.settings  # type: ignore[assignment]
         walk = Wander(self._seed(s.seed), self.dim, s.speed)
-        if s.space == "w" and self._to_w is not None:  # the same control faces, blended in W
-            w = sum(weight * self._control_w(walk, knot) for knot, weight in walk.weights(u))
-            return FrameSpec(((Face(w, self.show.settings.truncation, space="w"), 1.0),), self.show.look)
+        if s.space == "w":  # the same control faces, blended in W
+            knots = walk.weights(u)
+            return self._mapped(np.stack([walk.control(k) for k, _ in knots]), np.array([w for _, w in knots]))
         return self._face(walk(u))
-
-    def _control_w(self, walk: Wander, knot: int) -> np.ndarray:
-        """W of a wander's control face, made once (a bounded cache: a walk needs four at a time)."""
-        key = (walk.seed, knot)
-        with self._w_lock:  # the run-ahead worker and the frame thread both ask
-            known = self._w_controls.get(key)
-        if known is not None:
-            return known
-        assert self._to_w is not None
-        w = self._to_w(walk.control(knot))
-        with self._w_lock:
-            if len(self._w_controls) >= 64:
-                self._w_controls.pop(next(iter(self._w_controls)))
-            self._w_controls[key] = w
-        return w
 
     def _hold(self, where: Position, cue: Cue, u: float) -> FrameSpec:
         s: HoldCue = cue.settings  # type: ignore[assignment]
@@ -345,8 +325,24 @@ def _face_step(cue: Cue) -> float:
     return 0.0
 
 
-def _spline(settings: MorphCue, dim: int,
-            to_w: Callable[[np.ndarray], np.ndarray] | None) -> SphericalSpline | CubicSpline:
+@dataclass(frozen=True)
+class MappedSpline:
+    """A C2 spline through the W of ``keys`` (z), as weights on those keys: the spline of the
+    unit vectors, since a spline is linear in its keys."""
+
+    keys: np.ndarray  # (K, z_dim)
+    basis: CubicSpline  # through the K unit vectors
+
+    @classmethod
+    def through(cls, keys: np.ndarray, periodic: bool) -> MappedSpline:
+        return cls(keys, CubicSpline(np.eye(len(keys)), periodic=periodic))
+
+    def at(self, u: float) -> tuple[np.ndarray, np.ndarray]:
+        """(z keys, weights): W at ``u`` is the weights times the keys' W."""
+        return self.keys, self.basis(u)
+
+
+def _spline(settings: MorphCue, dim: int) -> SphericalSpline | MappedSpline:
     """The C2 spline through a morph's faces: on the shell in z, or flat through their W;
     ValueError when a latent file's size is not ``dim``."""
     keys = []
@@ -355,9 +351,16 @@ def _spline(settings: MorphCue, dim: int,
         if z.shape != (dim,):
             raise ValueError(f"a morph face's latent has {z.size} values; the model takes {dim}")
         keys.append(z)
-    if settings.space == "w" and to_w is not None:
-        return CubicSpline(np.stack([to_w(z) for z in keys]), periodic=settings.loop)
+    if settings.space == "w":
+        return MappedSpline.through(np.stack(keys), periodic=settings.loop)
     return SphericalSpline(np.stack(keys), periodic=settings.loop)
+
+
+def _loop_keys(settings: LoopCue, dim: int, seed: int) -> MappedSpline:
+    """A loop in W: the faces of its z loop at LOOP_KEYS even points, closed in W."""
+    kind = GreatCircleLoop if settings.shape == "circle" else NoiseLoop
+    path = kind(seed, dim, settings.period, settings.radius)
+    return MappedSpline.through(np.stack([path(k * settings.period / LOOP_KEYS) for k in range(LOOP_KEYS)]), True)
 
 
 def _dissolve(before: FrameSpec, after: FrameSpec, amount: float) -> FrameSpec:
