@@ -432,3 +432,30 @@ def test_play_render_and_replay_run_the_same_loop(tmp_path, monkeypatch):
     assert main(["render", "--replay", str(log), "-o", str(tmp_path / "replay"), "--no-progress"]) == 0
     assert runs == [("ExactPacer", True), ("DisplayPacer", False), ("ExactPacer", True)]
     assert len(list((tmp_path / "replay").glob("*.png"))) == 9
+
+
+def test_the_worker_owns_the_generator_and_runs_other_threads_errands(generator):
+    """A reloaded show's steering needs the model: the worker makes it between batches, the
+    asker waits for the answer (or the error); before the worker starts and after it stops, the
+    asker runs it itself."""
+    import concurrent.futures
+
+    plan = _walk_plan(generator, [])
+    ahead = RunAhead(generator, lambda: plan, lookahead=30, exact=False, sizer=BatchSizer(size=8))
+    where = lambda g: (threading.current_thread().name, g is generator)  # noqa: E731
+    assert ahead.errand(where) == (threading.current_thread().name, True)  # not started: here
+    ahead.start()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(4) as askers:
+            answers = list(askers.map(lambda _: ahead.errand(where), range(8)))
+        assert answers == [("generate-ahead", True)] * 8
+
+        def broken(g):
+            raise ValueError("a vector of the wrong size")
+
+        with pytest.raises(ValueError, match="wrong size"):
+            ahead.errand(broken)
+        assert ahead.errand(lambda g: 7) == 7 and ahead.error is None  # the worker goes on
+    finally:
+        ahead.close()
+    assert ahead.errand(where)[0] == threading.current_thread().name  # stopped: here again

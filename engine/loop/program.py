@@ -26,6 +26,7 @@ from engine.resources import bundled
 from engine.show import Show, ShowError, Timeline, load_show
 from engine.show.portraits import PortraitSequence
 from engine.show.schema import check_model_fits, model_near
+from engine.latent.steering import Steering
 from engine.steer.vectors import steering_for
 
 log = logging.getLogger(__name__)
@@ -93,10 +94,13 @@ class Program:
     def dim(self) -> int:
         return self.generator.z_dim
 
-    def timeline(self, show: Show, portraits: PortraitSequence | None = None) -> Timeline:
+    def timeline(self, show: Show, portraits: PortraitSequence | None = None,
+                 owner: Callable[[Callable[[Generator], Steering]], Steering] | None = None) -> Timeline:
         """``show`` as this program plays it: its steering axes made for this generator (a
-        reloaded or loaded show's own vectors and directions files)."""
-        return show_timeline(show, self.generator, portraits)
+        reloaded or loaded show's own vectors and directions files). ``owner`` runs what needs
+        the model on the thread that owns it (engine.loop.runahead.RunAhead.errand) once the
+        show runs; before that, here."""
+        return show_timeline(show, self.generator, portraits, owner)
 
 
 def load_checked_show(path: str | Path) -> Show:
@@ -104,12 +108,14 @@ def load_checked_show(path: str | Path) -> Show:
     return load_show(path, latent_dim=latent_dim_of)
 
 
-def show_timeline(show: Show, generator: Generator, portraits: PortraitSequence | None = None) -> Timeline:
-    """``show`` as ``generator`` plays it, with its steering axes made with the model; ShowError
-    (file:line) for what this model cannot play."""
+def show_timeline(show: Show, generator: Generator, portraits: PortraitSequence | None = None,
+                  owner: Callable[[Callable[[Generator], Steering]], Steering] | None = None) -> Timeline:
+    """``show`` as ``generator`` plays it, with its steering axes made with the model (by
+    ``owner`` where given); ShowError (file:line) for what this model cannot play."""
     check_model_fits(show, generator.has_w_space, generator.has_input_transform)
+    steering = owner(lambda g: steering_for(show, g)) if owner is not None else steering_for(show, generator)
     try:
-        return Timeline(show, generator.z_dim, portraits, steering_for(show, generator))
+        return Timeline(show, generator.z_dim, portraits, steering)
     except ValueError as exc:  # a show this timeline cannot play (ShowError is not one)
         raise ShowError(show.path, 1, str(exc)) from None
 

@@ -191,7 +191,7 @@ class _Build:
 
 
 def _show_loader(program: Program, folder: Path | None, intake: CommandIntake,
-                 registry: Registry | None) -> ShowLoader:
+                 registry: Registry | None, owner: RunAhead) -> ShowLoader:
     """/vernissage/show/load: shows from ``folder``, else the show's own folder, else shows/."""
     root = folder or (program.show.path.parent if program.show else Path("shows"))
 
@@ -203,7 +203,7 @@ def _show_loader(program: Program, folder: Path | None, intake: CommandIntake,
         playing = program.show is not None and path == program.show.path.resolve()
         portraits = registry.sequence if registry is not None and playing else None
         # the show that is playing goes on where it is: no portrait comes back
-        return ShowLoaded(name, program.timeline(show, portraits), None if playing else 0.0)
+        return ShowLoaded(name, program.timeline(show, portraits, owner.errand), None if playing else 0.0)
 
     return ShowLoader(root, build, intake.post)
 
@@ -309,14 +309,14 @@ class LiveRun:
         self.health_server = HealthServer(*options.health, self.health.current) if options.health else None
         self.intake = intake = CommandIntake(build.state, server=self.server, keys=display.keys, record=record,
                                              audio=self.audio, midi=self.midi, link=self.link)
-        intake.loader = _show_loader(program, control.shows, intake, registry)
+        intake.loader = _show_loader(program, control.shows, intake, registry, build.runahead)
         housekeeping = None
         if program.show is not None:
             adjust = program.adjust or (lambda s: s)
             portraits = registry.sequence if registry is not None else None
 
             def rebuild(show: Show) -> FrameSource:
-                return program.timeline(adjust(show), portraits)
+                return program.timeline(adjust(show), portraits, build.runahead.errand)
 
             housekeeping = Housekeeping(ShowWatcher(program.show.path, load_checked_show), rebuild, intake.post,
                                         registry)
@@ -424,7 +424,7 @@ def _exact(program: Program, display: Display, fps: Fraction, start: float, rate
     recorder.start(output)
     intake = CommandIntake(build.state, replay=replay, audio=audio)
     if replay is not None:
-        intake.loader = _show_loader(program, shows, intake, None)
+        intake.loader = _show_loader(program, shows, intake, None, build.runahead)
     parts = LoopParts(display, ExactPacer(float(fps)), build.state, build.runahead, build.compositor,
                       Outputs([recorder, ProgressOutput(frames, output.name, progress)]), intake, FrameStats(float(fps)),
                       recorder=recorder)

@@ -9,6 +9,10 @@ that is not ready is stood in for. Offline and in replays (``exact``) it waits f
 
 The cache is the only structure both threads touch, always under one condition variable;
 the worker is told about new work through the same condition, never by polling.
+
+The worker is the generator's one owner while the show runs: other threads that need the model
+(a reloaded show's steering vectors, made from example faces) hand it an errand and wait for the
+answer, so the network never runs on two threads at once.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
 
 import numpy as np
 
@@ -30,6 +36,7 @@ from engine.loop.generation import FaceImages, MappedW, generate_images
 from engine.loop.show_state import Plan
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 URGENT_KEYFRAMES = 4  # the first keyframes after a change: made in a small batch of their own
 SPECULATIVE_PATIENCE = 1.0  # seconds what will be asked next may wait behind a generator that is behind
 SMALL_BATCH = URGENT_KEYFRAMES // 2
@@ -101,6 +108,7 @@ class RunAhead:
         self._lookahead = lookahead
         self._wanted: tuple[int, tuple[Key, ...]] = (0, ())  # (tick drawn, speculative keys): replaced whole
         self._cache: dict[Key, np.ndarray] = {}
+        self._errands: deque[tuple[Callable[[Generator], object], Future]] = deque()
         self._faces = FaceImages()  # the worker's own
         self._mapped = MappedW()  # and the W of the z that paths in W pass through
         self._condition = threading.Condition()
@@ -141,6 +149,28 @@ class RunAhead:
         with self._condition:
             self._wanted = (tick, tuple(speculative))
             self._condition.notify_all()
+
+    def errand(self, task: Callable[[Generator], T], timeout: float = 600.0) -> T:
+        """``task(generator)`` run by the worker between batches, its answer (or its exception)
+        handed back; run here when the worker is not running (before the show, after it)."""
+        done: Future = Future()
+        with self._condition:
+            queued = self._thread.is_alive() and not self._stop and threading.current_thread() is not self._thread
+            if queued:
+                self._errands.append((task, done))
+                self._condition.notify_all()
+        return done.result(timeout) if queued else task(self.generator)
+
+    def _run_errands(self) -> None:
+        while True:
+            with self._condition:
+                if not self._errands:
+                    return
+                task, done = self._errands.popleft()
+            try:
+                done.set_result(task(self.generator))
+            except Exception as exc:  # noqa: BLE001 - the asker gets it, the worker goes on
+                done.set_exception(exc)
 
     def get(self, key: Key) -> np.ndarray | None:
         with self._condition:
@@ -235,15 +265,17 @@ class RunAhead:
         while True:
             with self._condition:
                 if self._stop:
-                    return
-                self._condition.wait(None if self._resting else 0.05)
+                    break
+                if not self._errands:
+                    self._condition.wait(None if self._resting else 0.05)
                 if self._stop:
-                    return
-                if self._resting:
-                    continue
+                    break
+            self._run_errands()
+            if self._resting:
+                continue
             try:
                 while self._fill_once():
-                    pass
+                    self._run_errands()
             except Exception as exc:  # noqa: BLE001 - a failing generator must not take the show down
                 if self.error is None:
                     log.error("generation failed: %s (showing the last good frames)", exc)
@@ -251,6 +283,7 @@ class RunAhead:
                     self.error = str(exc) or type(exc).__name__
                     self._condition.notify_all()
                 time.sleep(1.0)
+        self._run_errands()  # asked before the stop: answered, not left waiting
 
     def _next_batch(self, needed: list[Key], missing: list[Key]) -> list[Key]:
         """The keyframes to make next; none while the look-ahead is full enough.
