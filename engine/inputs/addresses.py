@@ -40,6 +40,14 @@ from engine.commands import (
 )
 
 PREFIX = "/vernissage/"
+# The faders the live show reads by name (engine.loop.show_state), named once here.
+GRAIN, BRIGHTNESS, VIGNETTE, FADE = (f"{PREFIX}render/{n}" for n in ("grain", "brightness", "vignette", "fade"))
+SPEED, RATE = f"{PREFIX}walk/speed", f"{PREFIX}walk/rate"
+TRUNCATION = f"{PREFIX}latent/truncation"
+ROTATE, TRANSLATE_X, TRANSLATE_Y = f"{PREFIX}model/rotate", f"{PREFIX}model/translate/x", f"{PREFIX}model/translate/y"
+LOOK_FADERS = (GRAIN, BRIGHTNESS, VIGNETTE, FADE)  # change the frame itself: no keyframes to wait for
+SPEED_FADERS = (SPEED, RATE)
+MOTION_FADERS = {ROTATE: "rotate", TRANSLATE_X: "x", TRANSLATE_Y: "y"}  # the input transform's parts (StyleGAN3)
 
 
 class ControlError(ValueError):

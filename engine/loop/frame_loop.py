@@ -20,6 +20,7 @@ import moderngl
 import numpy as np
 
 from engine.commands import Pause, Quit, ScheduleOverride, SetFader, SetKeyframeRate, Slew, ToggleFullscreen
+from engine.inputs.addresses import FADE
 from engine.loop.anchor_lock import AnchorLock
 from engine.loop.clock import Key
 from engine.loop.compositor import Compositor
@@ -166,7 +167,7 @@ class FrameLoop:
     def _finished(self) -> bool:
         if self._fade_out is not None and self._quit_at is None:
             self._quit_at = time.perf_counter() + self._fade_out
-            self.parts.intake.post(SetFader("/vernissage/render/fade", 1.0, smoothing=self._fade_out / 4))
+            self.parts.intake.post(SetFader(FADE, 1.0, smoothing=self._fade_out / 4))
         if self._quit_at is not None and time.perf_counter() >= self._quit_at:
             self._quit = True
         if self._ends_at is not None and time.perf_counter() >= self._ends_at:
@@ -228,7 +229,7 @@ class FrameLoop:
         elif not decided.open and not self._closed and self._closing_at is None:
             log.info("closing: fading out over %g s; opening again %s", fade,
                      decided.next_open.isoformat(timespec="minutes") if decided.next_open else "when told")
-            p.intake.post(SetFader("/vernissage/render/fade", 1.0, smoothing=fade / 4))
+            p.intake.post(SetFader(FADE, 1.0, smoothing=fade / 4))
             self._closing_at = time.perf_counter() + fade
             p.opening.run_hook(opened=False)
         if self._closing_at is not None and not self._closed and time.perf_counter() >= self._closing_at:
@@ -244,7 +245,7 @@ class FrameLoop:
             p.runahead.rest(False)
             p.pacer.restart()
             p.intake.post(Slew(to=p.anchor()) if p.anchor is not None else Pause(False))
-        p.intake.post(SetFader("/vernissage/render/fade", 0.0, smoothing=fade / 4))
+        p.intake.post(SetFader(FADE, 0.0, smoothing=fade / 4))
         self._closed = False
         self._closing_at = None
         p.opening.run_hook(opened=True)  # type: ignore[union-attr]

@@ -46,7 +46,22 @@ from engine.commands import (
     WalkSeed,
 )
 from engine.frames import FrameSource, FrameSpec, WalkSource
-from engine.inputs.addresses import STEER
+from engine.inputs.addresses import (
+    BRIGHTNESS,
+    FADE,
+    GRAIN,
+    LOOK_FADERS,
+    MOTION_FADERS,
+    RATE,
+    ROTATE,
+    SPEED,
+    SPEED_FADERS,
+    STEER,
+    TRANSLATE_X,
+    TRANSLATE_Y,
+    TRUNCATION,
+    VIGNETTE,
+)
 from engine.loop.clock import MAX_SPEED, MIN_SPEED, Key, Segment, ShowClock, keys_for
 from engine.loop.live_source import LiveSource
 from engine.loop.tempo import Tempo
@@ -54,17 +69,11 @@ from engine.show import Timeline
 
 log = logging.getLogger(__name__)
 GRAIN_FULL = 0.15  # grain standard deviation at /render/grain 1
-LOOK_FADERS = ("/vernissage/render/grain", "/vernissage/render/brightness", "/vernissage/render/vignette",
-               "/vernissage/render/fade")
 ON_BEAT = (GoToCue, NextCue, NextFace, WalkSeed, MorphTo)  # land on a beat when the tempo is locked
 URGENT_TICKS = 4  # frames of a change that must be ready for it to show at once
 MOVES_IN_TIME = (GoToCue, NextCue, NextFace, Pause, Seek, ShowLoaded, ScaleSpeed, SetTempo, TapTempo, Beat, LockTempo,
                  BeatsPerFace)
-SPEED_FADERS = ("/vernissage/walk/speed", "/vernissage/walk/rate")
-MOTION_FADERS = {"/vernissage/model/rotate": "rotate", "/vernissage/model/translate/x": "x",
-                 "/vernissage/model/translate/y": "y"}  # the input transform's parts (StyleGAN3)
-GLIDE_CLOSE = {"/vernissage/latent/truncation": 2e-3, "/vernissage/model/rotate": 0.05,
-               "/vernissage/model/translate/x": 1e-3, "/vernissage/model/translate/y": 1e-3}  # a glide's last step
+GLIDE_CLOSE = {TRUNCATION: 2e-3, ROTATE: 0.05, TRANSLATE_X: 1e-3, TRANSLATE_Y: 1e-3}  # a glide's last step
 
 DRIVES_KEPT = 4.0  # seconds of the music's pace remembered: keyframes are made ahead for its fastest
 PUSH_EXPECTED = 5.0  # while music plays, keyframes are made ahead for a push of at least this (the first kick)
@@ -191,14 +200,14 @@ class ShowState:
             return spec
         look = spec.look
         f = self.faders
-        if "/vernissage/render/grain" in f:
-            look = replace(look, grain=GRAIN_FULL * f["/vernissage/render/grain"])
-        if "/vernissage/render/brightness" in f:
-            look = replace(look, brightness=look.brightness * f["/vernissage/render/brightness"])
-        if "/vernissage/render/vignette" in f:
-            look = replace(look, vignette=f["/vernissage/render/vignette"])
+        if GRAIN in f:
+            look = replace(look, grain=GRAIN_FULL * f[GRAIN])
+        if BRIGHTNESS in f:
+            look = replace(look, brightness=look.brightness * f[BRIGHTNESS])
+        if VIGNETTE in f:
+            look = replace(look, vignette=f[VIGNETTE])
         spec = replace(spec, look=look)
-        blackout = f.get("/vernissage/render/fade", 0.0)
+        blackout = f.get(FADE, 0.0)
         if blackout > 0.0:  # the show's own fade, then black over it: one mix with the same result
             total = 1.0 - (1.0 - spec.fade) * (1.0 - blackout)
             color = tuple(c * spec.fade * (1.0 - blackout) / total for c in spec.fade_color)
@@ -337,18 +346,18 @@ class ShowState:
         if fader in MOTION_FADERS:
             return {"rotate": self.latest.rotate, "x": self.latest.translate[0],
                     "y": self.latest.translate[1]}[MOTION_FADERS[fader]]
-        if fader == "/vernissage/latent/truncation":
+        if fader == TRUNCATION:
             return self.latest.truncation if self.latest.truncation is not None else 1.0
-        if fader in ("/vernissage/walk/speed", "/vernissage/walk/rate"):
+        if fader in SPEED_FADERS:
             rate = self.clock.latest.resume_speed
             return (math.log(rate, 4.0) + 1.0) / 2.0 if fader.endswith("speed") else rate
-        return 1.0 if fader == "/vernissage/render/brightness" else 0.0
+        return 1.0 if fader == BRIGHTNESS else 0.0
 
     def _set_fader(self, tick: int, fader: str, value: float) -> int:
         if fader in LOOK_FADERS:
             self.faders[fader] = value
             return tick
-        if fader == "/vernissage/latent/truncation":
+        if fader == TRUNCATION:
             return self._switch(tick, self.latest.with_truncation(value))
         if fader in MOTION_FADERS:
             self._refuse_without_input_transform(fader)
@@ -359,10 +368,10 @@ class ShowState:
                 known = ", ".join(sorted(steering.axes)) if steering is not None and steering.axes else "none"
                 raise CommandRefused(f"{fader}: the show has no steering axis {axis!r} (axes: {known})"[:200])
             return self._switch(tick, self.latest.with_steer(axis, value))
-        if fader == "/vernissage/walk/speed":
+        if fader == SPEED:
             self.faders[fader] = value
             return self._change(tick, lambda at: self.clock.speed_plan(at, fader_speed(value)))
-        if fader == "/vernissage/walk/rate":
+        if fader == RATE:
             return self._change(tick, lambda at: self.clock.speed_plan(at, value))
         raise CommandRefused(f"{fader}: not a fader")
 
@@ -373,14 +382,14 @@ class ShowState:
     def _translate(self, tick: int, command: Command) -> Applied:
         assert isinstance(command, Translate)
         self._refuse_without_input_transform(command.ADDRESS)
-        for fader in ("/vernissage/model/translate/x", "/vernissage/model/translate/y"):
+        for fader in (TRANSLATE_X, TRANSLATE_Y):
             self._smoothing.pop(fader, None)  # the pad overrides a glide on either axis
         return self._applied(tick, self._switch(tick, self.latest.with_motion(x=command.x, y=command.y)), command)
 
     def _scale_speed(self, tick: int, command: Command) -> Applied:
         assert isinstance(command, ScaleSpeed)
         rate = min(MAX_SPEED, max(MIN_SPEED, self.clock.latest.resume_speed * command.factor))
-        return self._fader(tick, SetFader("/vernissage/walk/rate", rate))
+        return self._fader(tick, SetFader(RATE, rate))
 
     def _released(self, tick: int, time: float) -> int:
         """Jump to ``time`` of the show itself (a cue), leaving any live walk."""
@@ -393,7 +402,7 @@ class ShowState:
         base = self.latest.base
         start = base.cue_start(command.cue, self.clock.time_at(tick)) if isinstance(base, Timeline) else None
         if start is None:
-            raise CommandRefused(f"/vernissage/show/cue: no cue {command.cue!r} in this show")
+            raise CommandRefused(f"{GoToCue.ADDRESS}: no cue {command.cue!r} in this show")
         return self._applied(tick, self._released(tick, start), command)
 
     def _step(self, tick: int, command: Command, schedule: Callable[[], int]) -> Applied:
