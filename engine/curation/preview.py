@@ -11,7 +11,6 @@ start; keyframed steering changes along the cue). A cue's style mixing is not ap
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import torch

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 import torch
 
-from engine.generators.card import ModelCard
+from engine.generators.card import MAX_RESOLUTION, ModelCard
 from engine.generators.device import Placement
 from engine.generators.errors import ModelError
 
@@ -40,6 +40,16 @@ class Generator(ABC):
     has_w_space: bool = True  # False where W is z itself (a DCGAN): walks and directions stay in z
     resolutions: tuple[int, ...] = ()  # image exits, smallest first, where synthesis can stop early
     has_input_transform: bool = False  # synthesis(w, rotate=, translate=) turns and shifts the picture (StyleGAN3)
+
+    def check_size(self, source: str) -> None:
+        """ModelError unless the size the weights make is sane and is what the card says (call
+        once ``z_dim`` and ``resolution`` are read from the weights)."""
+        if self.resolution > MAX_RESOLUTION:
+            raise ModelError(source, f"{self.resolution}-px images; at most {MAX_RESOLUTION}")
+        if self.card.latent_dim != self.z_dim or self.card.resolution != self.resolution:
+            raise ModelError(source, (
+                f"weights are for latent dim {self.z_dim} at {self.resolution}px but the model "
+                f"card says latent dim {self.card.latent_dim} at {self.card.resolution}px"))
 
     def describe(self) -> str:
         """Where and how synthesis runs, for logs and ``--stats-json``."""

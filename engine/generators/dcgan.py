@@ -59,10 +59,7 @@ class DCGANGenerator(Generator):
         self.z_dim = self.w_dim = int(tensors[f"main.{indices[0]}.weight"].shape[0])
         self.num_ws = 1
         self.resolution = 4 * 2 ** (len(indices) - 1)
-        if card.latent_dim != self.z_dim or card.resolution != self.resolution:
-            raise ModelError(source, (
-                f"weights are for latent dim {self.z_dim} at {self.resolution}px but the model "
-                f"card says latent dim {card.latent_dim} at {card.resolution}px"))
+        self.check_size(source)
 
     def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
         return (z * truncation_psi)[:, None, :]  # (B, 1, z_dim); the prior's mean is 0

@@ -207,10 +207,7 @@ class MobileStyleGANGenerator(MappedGenerator):
         self.z_dim, self.w_dim, self.num_ws = self.config.z_dim, self.config.w_dim, self.config.num_ws
         self.resolutions = tuple(self.config.exit_resolution(i) for i in self.config.exits)
         self.resolution = self.resolutions[-1]
-        if card.latent_dim != self.z_dim or card.resolution != self.resolution:
-            raise ModelError(source, (
-                f"weights are for latent dim {self.z_dim} at {self.resolution}px but the model "
-                f"card says latent dim {card.latent_dim} at {card.resolution}px"))
+        self.check_size(source)
         self._openvino = openvino_wanted(placement.device) and placement.dtype == torch.float32
         self._digest = tensors_digest(tensors, Path(__file__)) if self._openvino else ""
         self._compiled: dict[int, OpenVINOSynthesis] = {}

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from engine.generators.base import Generator
 from engine.generators.canonical import CanonicalTensors
-from engine.generators.card import MAX_RESOLUTION, ModelCard
+from engine.generators.card import ModelCard
 from engine.generators.device import Placement
 from engine.generators.errors import ModelError
 
@@ -86,12 +86,7 @@ class ProGANGenerator(Generator):
             raise ModelError(source, f"not a complete ProGAN generator ({str(exc)[:160]})") from None
         self.w_dim, self.num_ws = self.z_dim, 1
         self.resolution = 4 * 2 ** self.net.scales
-        if self.resolution > MAX_RESOLUTION:
-            raise ModelError(source, f"{self.resolution}-px images; at most {MAX_RESOLUTION}")
-        if card.latent_dim != self.z_dim or card.resolution != self.resolution:
-            raise ModelError(source, (
-                f"weights are for latent dim {self.z_dim} at {self.resolution}px but the model "
-                f"card says latent dim {card.latent_dim} at {card.resolution}px"))
+        self.check_size(source)
 
     def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
         return (z * truncation_psi)[:, None, :]  # (B, 1, z_dim); the prior's mean is 0

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.generators.canonical import CanonicalTensors, MappedGenerator
-from engine.generators.card import MAX_RESOLUTION, ModelCard
+from engine.generators.card import ModelCard
 from engine.generators.device import Placement
 from engine.generators.errors import ModelError
 
@@ -216,16 +216,11 @@ class StyleGAN3Generator(MappedGenerator):
             self.net = StyleGAN3Network(self.config, tensors).eval().to(placement.device)
         except (KeyError, ValueError, RuntimeError, TypeError) as exc:
             raise ModelError(source, f"not a complete StyleGAN3 generator ({str(exc)[:160]})") from None
-        if self.config.resolution > MAX_RESOLUTION:
-            raise ModelError(source, f"{self.config.resolution}-px images; at most {MAX_RESOLUTION}")
         if "w_avg" not in tensors:
             raise ModelError(source, "StyleGAN3 weights lack w_avg (re-import the checkpoint)")
         self.z_dim, self.w_dim = self.config.z_dim, self.config.w_dim
         self.num_ws, self.resolution = self.config.num_ws, self.config.resolution
-        if card.latent_dim != self.z_dim or card.resolution != self.resolution:
-            raise ModelError(source, (
-                f"weights are for latent dim {self.z_dim} at {self.resolution}px but the model "
-                f"card says latent dim {card.latent_dim} at {card.resolution}px"))
+        self.check_size(source)
 
     def reading_weights(self, slots: tuple[int, int]) -> torch.Tensor:
         # slot 0 turns and shifts the input (four numbers, a geometry, not a style): left out
