@@ -275,3 +275,22 @@ def test_the_motion_faders_turn_a_live_stylegan3_and_are_refused_by_a_dcgan(tmp_
     finally:
         plain.stop()
     assert plain.run.intake.counters()["rejected"] == 2 and plain.tick > before + 5
+
+
+def test_a_vector_steers_a_turning_stylegan3_in_w(tmp_path):
+    """[[vector]] face arithmetic is made in StyleGAN3's W like StyleGAN2's, and steers a cue
+    that also turns: the steered frames differ from the plain ones, the unsteered start does not."""
+    from PIL import Image
+
+    show = _show(tmp_path, 'kind = "hold"\nseed = 3\nduration = 2\nrotate = [0, 30]\nsteer = { older = [0, 3] }')
+    text = show.read_text().replace("[[cue]]", '[[vector]]\nname = "older"\nplus = [11, 12]\nminus = [13]\n\n[[cue]]')
+    show.write_text(text)
+    plain = tmp_path / "plain.toml"
+    plain.write_text(text.replace("steer = { older = [0, 3] }", ""))
+    frames = {}
+    for name, path in (("steered", show), ("plain", plain)):
+        result = _cli("render", str(path), "-o", str(tmp_path / name), "--frames", "9", "--no-progress")
+        assert result.returncode == 0, result.stderr
+        frames[name] = [np.asarray(Image.open(tmp_path / name / f"{i:06d}.png")).astype(int) for i in (0, 8)]
+    assert np.array_equal(frames["steered"][0], frames["plain"][0])  # steer 0 at the start
+    assert np.abs(frames["steered"][1] - frames["plain"][1]).mean() > 1.0  # steered by 3 at 1 s
