@@ -91,3 +91,30 @@ def test_truncated_tampered_and_sourced_pickles_never_run_anything(tmp_path):
     with pytest.raises(ModelError) as exc:
         load_generator(missing, device="cpu")
     assert "variable synthesis/4x4/ToRGB/mod_bias missing" in str(exc.value)
+
+
+# --- the original ProGAN (tkarras/progressive_growing_of_gans) --------------------------------------
+
+def test_a_progan_tensorflow_pickle_equals_g_paper_as_written():
+    """No TensorFlow runs here: the reference is make_progan_fixture.py's line-by-line transcription
+    of networks.G_paper (the fused upsampling convolution as a transposed convolution), which the
+    engine's conversion (nearest doubling, then the kernel flipped) must equal."""
+    generator = load_generator(FIXTURES / "progan_tf_32.pkl", device="cpu")
+    data = dict(np.load(FIXTURES / "progan_tf_32_cases.npz"))
+    assert generator.card.architecture == "progan" and generator.resolution == 32 and generator.z_dim == 40
+    with torch.inference_mode():
+        image = generator.synthesis(generator.mapping(generator.to_tensor(data["z"])))
+    assert _diff(image, data["img"]) <= 1e-4 and data["img"].std() > 0.5
+
+
+def test_a_progan_caught_growing_or_with_code_is_one_line(tmp_path):
+    with pytest.raises(ModelError) as exc:
+        import_model(FIXTURES / "hostile_progan_lod.pkl", "growing", tmp_path)
+    assert "lod 0.5: a network caught growing" in str(exc.value) and not (tmp_path / "growing").exists()
+    data = (FIXTURES / "progan_tf_32.pkl").read_bytes()
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(data.replace(b"tfutil\nNetwork", b"posix\nsystem\x00", 1) if b"tfutil\nNetwork" in data
+                     else data.replace(b"tfutil", b"posix\x00", 1))
+    with pytest.raises(ModelError) as exc:
+        load_generator(evil, device="cpu")
+    assert "nothing in it was run" in str(exc.value)

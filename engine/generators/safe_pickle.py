@@ -45,7 +45,7 @@ class PersistentModule:
 
 
 class TFNetwork:
-    """A ``dnnlib.tflib.network.Network`` of the TensorFlow StyleGAN2/ProGAN code, as data: its
+    """A ``dnnlib.tflib.network.Network`` (StyleGAN2) or ``tfutil.Network`` (ProGAN) of the TensorFlow code, as data: its
     state (``version``, ``static_kwargs``, ``components``, ``variables``...). The
     ``build_module_src`` in it is TensorFlow source that is never looked at."""
 
@@ -105,6 +105,7 @@ ALLOWED: dict[tuple[str, str], Any] = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _persistent,
     ("dnnlib.util", "EasyDict"): AttrDict,
     ("dnnlib.tflib.network", "Network"): TFNetwork,
+    ("tfutil", "Network"): TFNetwork,  # ProGAN's
     ("numpy.core.multiarray", "scalar"): _numpy_scalar,
     ("numpy._core.multiarray", "scalar"): _numpy_scalar,
     ("numpy", "dtype"): _numpy_dtype,

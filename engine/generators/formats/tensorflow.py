@@ -1,4 +1,5 @@
-"""The original NVlabs/stylegan2 TensorFlow pickles -> the StyleGAN2 canonical layout.
+"""The original NVlabs/stylegan2 TensorFlow pickles -> the StyleGAN2 canonical layout (and, by
+their variables, the original ProGAN's: :mod:`engine.generators.formats.tensorflow_progan`).
 
 Such a pickle is a tuple (G, D, Gs) of ``dnnlib.tflib.network.Network`` states: ``version``,
 ``static_kwargs``, ``components`` (sub-networks) and ``variables`` (name, numpy array), plus the
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.generators.formats import tensorflow_progan
 from engine.generators.safe_pickle import TFNetwork
 from engine.generators.stylegan2 import resample_filter
 
@@ -72,9 +74,12 @@ def _kwargs(network: TFNetwork) -> dict[str, Any]:
 
 
 def convert(network: TFNetwork) -> tuple[dict[str, torch.Tensor], float | None]:
-    """Canonical StyleGAN2 tensors of Gs, and its conv clamp."""
-    kwargs = _kwargs(network)
+    """Canonical tensors of Gs (StyleGAN2's, or ProGAN's: engine.generators.formats.tensorflow_progan),
+    and its conv clamp."""
     tf = _variables(network)
+    if tensorflow_progan.is_progan(tf):
+        return tensorflow_progan.convert(network, tf), None
+    kwargs = _kwargs(network)
     t = lambda name: torch.from_numpy(np.ascontiguousarray(tf[name], dtype=np.float32))  # noqa: E731
     lrmul = float(kwargs.get("mapping_lrmul") or 0.01)
     out: dict[str, torch.Tensor] = {}
