@@ -98,6 +98,26 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _wall(text: str) -> tuple[int, int]:
+    """'3x1' -> (3, 1): columns x rows of screens."""
+    try:
+        columns, rows = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"wall {text[:20]!r} is not COLSxROWS, e.g. 3x1") from None
+    if not (1 <= columns <= 16 and 1 <= rows <= 16):
+        raise argparse.ArgumentTypeError(f"a wall is 1 to 16 screens a side, got {text[:20]}")
+    return columns, rows
+
+
+def _tile(text: str) -> tuple[int, int]:
+    """'2,0' -> (2, 0): column, row of this screen, from the top left."""
+    try:
+        column, row = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"tile {text[:20]!r} is not C,R, e.g. 2,0") from None
+    return column, row
+
+
 def _fps(text: str) -> Fraction:
     try:
         value = Fraction(text).limit_denominator(1001)
@@ -201,6 +221,12 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--truncation", type=_ranged(0.0, 2.0, "truncation"), default=None,
                    help="truncation psi, 1 = none (default: the show's)")
     p.add_argument("--device", type=_device, default=None, help="torch device (default: cuda if present, else cpu)")
+    wall = p.add_argument_group("video wall (one process per screen; see the README)")
+    wall.add_argument("--wall", type=_wall, default=None, metavar="COLSxROWS",
+                      help="the picture spans a wall of screens, each --size; this output draws --tile of it")
+    wall.add_argument("--tile", type=_tile, default=None, metavar="C,R", help="which screen this is (0,0 = top left)")
+    wall.add_argument("--bezel", type=_integer(0, 1000, "the bezel"), default=0, metavar="PX",
+                      help="pixels hidden behind each screen's frame, between neighbours (default 0)")
 
 
 def add_osc_options(p: argparse.ArgumentParser) -> None:
@@ -443,7 +469,23 @@ def _program_spec(args: argparse.Namespace):  # -> ProgramSpec
         show=str(args.show.resolve()) if args.show else None, walk=args.walk, model=args.model, seed=args.seed,
         period=args.period, speed=args.speed, size=args.size, fps=str(args.fps) if args.fps else None,
         fit=args.fit, filter=args.filter, detail=args.detail, grain=args.grain, vignette=args.vignette,
-        truncation=args.truncation, device=args.device)
+        truncation=args.truncation, device=args.device, wall=_wall_of(args))
+
+
+def _wall_of(args: argparse.Namespace) -> tuple[int, int, int, int, int] | None:
+    """(columns, rows, column, row, bezel), or None for one screen; WallError (one line) for a
+    tile outside its wall or a tile without a wall."""
+    from engine.render.settings import WallError, wall_problem
+
+    if args.wall is None:
+        if args.tile is not None or args.bezel:
+            raise WallError("--tile and --bezel need --wall COLSxROWS")
+        return None
+    tile = args.tile or (0, 0)
+    problem = wall_problem(args.wall, tile, args.bezel)
+    if problem:
+        raise WallError(problem)
+    return (*args.wall, *tile, args.bezel)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -842,7 +884,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
                          ("engine.latent.directions", "DirectionsError"), ("engine.train.trainer", "TrainError"),
                          ("engine.train.data", "DataError"),
                          ("engine.loop.frame_loop", "GenerationError"), ("engine.generators.device", "DeviceError"),
-                         ("engine.service", "ServiceError")):
+                         ("engine.service", "ServiceError"), ("engine.render.settings", "WallError")):
         loaded = sys.modules.get(module)  # only what the command imported can have been raised
         if loaded is not None:
             known.append(getattr(loaded, name))

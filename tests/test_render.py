@@ -207,3 +207,41 @@ def test_easu_blends_two_frames_like_the_separable_passes(gl, face):
         mixed = renderer.read().astype(int)
     alone = _render(gl, RenderSettings(256, 256, filter="easu"), dark).astype(int)
     assert np.abs(mixed - alone).max() <= 2
+
+
+@pytest.mark.parametrize("fit,bezel,look", [("contain", 0, Look(grain=0.05, vignette=0.7, contrast=1.1)),
+                                            ("cover", 0, Look(grain=0.05, vignette=0.7, contrast=1.1)),
+                                            ("cover", 24, Look(grain=0.05, vignette=0.7, contrast=1.1)),
+                                            ("contain", 8, Look())])
+def test_a_walls_tiles_side_by_side_are_the_whole_canvas(gl, face, fit, bezel, look):
+    """Each screen of a 3x1 wall draws its part of one picture: grain, vignette, fade and the
+    caption laid out on the canvas, so the tiles placed side by side are the canvas (within 2
+    levels); with a bezel, the canvas pixels behind the frames are simply not drawn."""
+    from engine.render.text import text_overlay
+
+    w, h = 160, 270
+    canvas_w = 3 * w + 2 * bezel
+    caption = text_overlay("No. 000042 Never existed", "title", (canvas_w, h), None, 40, (1.0, 1.0, 1.0), "bottom")
+    assert caption is not None and caption.origin[0] < w and caption.origin[0] + caption.pixels.shape[1] > 2 * w + 2 * bezel
+
+    def draw(settings: RenderSettings) -> np.ndarray:
+        with Renderer(gl, settings, (face.shape[1], face.shape[0])) as renderer:
+            renderer.upload(face)
+            renderer.render(look, 7, fade=0.2, fade_color=(0.1, 0.0, 0.3), overlay=caption)
+            return renderer.read().astype(int)
+
+    whole = draw(RenderSettings(canvas_w, h, fit=fit))
+    tiles = [draw(RenderSettings(w, h, fit=fit, wall=(3, 1), tile=(c, 0), bezel=bezel)) for c in range(3)]
+    for c, tile in enumerate(tiles):
+        x = c * (w + bezel)
+        assert np.abs(tile - whole[:, x:x + w]).max() <= 2, c
+    assert np.abs(tiles[0] - tiles[1]).mean() > 5  # three parts of a picture, not three copies
+
+
+@pytest.mark.parametrize("wall,tile,bezel,message", [
+    ((3, 1), (3, 0), 0, "tile 3,0 is outside a 3x1 wall"), ((0, 1), (0, 0), 0, "1 to 16 screens a side"),
+    ((2, 2), (0, -1), 0, "outside a 2x2 wall"), ((2, 1), (0, 0), -5, "bezel must be 0 to 1000"),
+])
+def test_a_wall_that_cannot_be_drawn_is_one_line(wall, tile, bezel, message):
+    with pytest.raises(ValueError, match=message):
+        RenderSettings(100, 100, wall=wall, tile=tile, bezel=bezel)

@@ -90,7 +90,7 @@ class Compositor:
         if mix > 0 and self._slots[1] != frame.next_key:
             mix = 0.0  # the next keyframe is late: hold this one
         spec = frame.spec
-        overlay, opacity = text_layer(spec, (self.settings.width, self.settings.height), self.style)
+        overlay, opacity = text_layer(spec, self.settings.canvas, self.style)  # laid out on the whole wall
         self.renderer.render(spec.look, grain_index(frame.source, frame.time, self.fps), target, flip, spec.fade,
                              spec.fade_color, overlay, opacity, mix)
         return stand_in

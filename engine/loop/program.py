@@ -21,7 +21,7 @@ from engine.generators.catalog import DEFAULT_MODEL, latent_dim_of
 from engine.generators.ladder import exit_covering
 from engine.generators.loading import load_generator
 from engine.loop.compositor import TextStyle
-from engine.render.settings import RenderSettings
+from engine.render.settings import RenderSettings, WallError
 from engine.resources import bundled
 from engine.show import Show, ShowError, Timeline, load_show
 from engine.show.portraits import PortraitSequence
@@ -52,10 +52,12 @@ class ProgramSpec:
     vignette: float | None = None
     truncation: float | None = None
     device: str | None = None
+    wall: tuple[int, int, int, int, int] | None = None  # columns, rows, this tile's column and row, bezel
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["size"] = list(self.size) if self.size else None
+        data["wall"] = list(self.wall) if self.wall else None
         return data
 
     @classmethod
@@ -71,6 +73,11 @@ class ProgramSpec:
             if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)):
                 raise ValueError(f"program size must be [width, height], got {size!r}")
             values["size"] = (size[0], size[1])
+        if values.get("wall") is not None:
+            wall = values["wall"]
+            if not (isinstance(wall, list) and len(wall) == 5 and all(isinstance(v, int) for v in wall)):
+                raise ValueError(f"program wall must be [columns, rows, column, row, bezel], got {wall!r}")
+            values["wall"] = tuple(wall)
         if values.get("walk") is not None and values["walk"] not in WALKS:
             raise ValueError(f"program walk must be one of {', '.join(WALKS)}, got {values['walk']!r}")
         return cls(**values)
@@ -134,7 +141,12 @@ def resolve(spec: ProgramSpec) -> Program:
     fps = Fraction(spec.fps) if spec.fps else Fraction(base.fps if base else 30).limit_denominator(1001)
     width, height = spec.size or (base.size if base else (1920, 1080))
     fit = spec.fit or (base.fit if base else "contain")
-    settings = RenderSettings(width, height, fit=fit, filter=spec.filter, detail=spec.detail)  # type: ignore[arg-type]
+    columns, rows, column, row, bezel = spec.wall or (1, 1, 0, 0, 0)
+    try:
+        settings = RenderSettings(width, height, fit=fit, filter=spec.filter, detail=spec.detail,  # type: ignore[arg-type]
+                                  wall=(columns, rows), tile=(column, row), bezel=bezel)
+    except WallError as exc:  # a replayed log's wall, say: the command line checked its own
+        raise ShowError(spec.show or "--wall", 1, str(exc)) from None
     look_flags = {k: v for k, v in (("grain", spec.grain), ("vignette", spec.vignette)) if v is not None}
     if show is None:
         seed = 0 if spec.seed is None else spec.seed

@@ -41,9 +41,10 @@ class ImageLayout:
 
 
 def image_layout(settings: RenderSettings, source_size: tuple[int, int]) -> ImageLayout:
-    """Fit the source into the output, and pick the resolution the Lanczos passes work at."""
+    """Fit the source into the canvas (the output, or a whole video wall), and pick the
+    resolution the Lanczos passes work at. Positions are canvas pixels."""
     sw, sh = source_size
-    w, h = settings.width, settings.height
+    w, h = settings.canvas
     scale = (min if settings.fit == "contain" else max)(w / sw, h / sh)
     iw, ih = sw * scale, sh * scale
     if settings.detail is not None:
@@ -56,11 +57,12 @@ def image_layout(settings: RenderSettings, source_size: tuple[int, int]) -> Imag
     return ImageLayout((w - iw) / 2.0, (h - ih) / 2.0, iw, ih, detail)
 
 
-def covers_output(layout: ImageLayout, size: tuple[int, int]) -> bool:
-    """Whether the image covers every output pixel's centre, leaving no letterbox to clear."""
-    w, h = size
-    return (layout.x <= 0.5 and layout.y <= 0.5
-            and layout.x + layout.width > w - 0.5 and layout.y + layout.height > h - 0.5)
+def covers_output(layout: ImageLayout, size: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> bool:
+    """Whether the image covers every pixel centre of the output at ``origin`` on the canvas,
+    leaving no letterbox to clear."""
+    (w, h), (ox, oy) = size, origin
+    return (layout.x <= ox + 0.5 and layout.y <= oy + 0.5
+            and layout.x + layout.width > ox + w - 0.5 and layout.y + layout.height > oy + h - 0.5)
 
 
 class Renderer:
@@ -105,7 +107,7 @@ class Renderer:
                     program["u_source_b"] = 2
             self._pass_x = self._pass("resample_x.frag", weights_x)
             self._pass_x[0]["u_strip"], self._pass_x[0]["u_weights"], self._pass_x[0]["u_src_size"] = 0, 1, sw
-        self._letterboxed = not covers_output(layout, (settings.width, settings.height))
+        self._letterboxed = not covers_output(layout, (settings.width, settings.height), settings.origin)
         self._finish_variants: dict[tuple[bool, ...], tuple[moderngl.Program, moderngl.VertexArray]] = {}
         self._overlay_pass = OverlayPass(ctx)
 
@@ -130,7 +132,10 @@ class Renderer:
             layout = self.layout
             program["u_image"] = 0
             program["u_rect"] = (layout.x, layout.y, layout.width, layout.height)
-            program["u_size"] = (float(self.settings.width), float(self.settings.height))
+            if vignette:  # the only stage that reads the canvas's size (an unused uniform is compiled out)
+                program["u_size"] = tuple(float(v) for v in self.settings.canvas)
+            program["u_origin"] = tuple(float(v) for v in self.settings.origin)
+            program["u_tile"] = (float(self.settings.width), float(self.settings.height))
             self._finish_variants[features] = (program, vao)
         return self._finish_variants[features]
 
@@ -195,8 +200,9 @@ class Renderer:
         if grain:
             program["u_grain"], program["u_grain_seed"] = look.grain, frame_index & 0xFFFFFFFF
         vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
-        if overlay is not None and overlay_opacity > 0.0:
-            self.draw_overlay(overlay.pixels, overlay.origin, opacity=overlay_opacity, flip=flip)
+        if overlay is not None and overlay_opacity > 0.0:  # laid out on the canvas: shifted to this screen
+            ox, oy = self.settings.origin
+            self.draw_overlay(overlay.pixels, (overlay.origin[0] - ox, overlay.origin[1] - oy), overlay_opacity, flip)
 
     def _upscale_separable(self, mix: float) -> None:
         """Passes 1-2: Lanczos (or Catmull-Rom) down the columns, then along the rows."""

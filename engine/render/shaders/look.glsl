@@ -3,7 +3,7 @@
 // (engine/render/renderer.py keeps one program per combination): a neutral look then costs
 // nothing, where on a software rasteriser each stage costs 1-3 ms a 1080p frame. Without
 // TINT the 8-bit framebuffer does the final clamp to 0..1.
-uniform vec2 u_size;           // output size in pixels
+uniform vec2 u_size;           // canvas size in pixels (the output's, or a whole video wall's)
 #if TINT
 uniform float u_brightness;    // multiplier applied after the grade (0 = black)
 uniform vec3 u_fade_color;     // fades, blackouts and title-card backgrounds
