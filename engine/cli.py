@@ -169,6 +169,11 @@ def _host_port(text: str) -> tuple[str, int]:
     return host.strip("[]"), number
 
 
+def _followers(text: str) -> tuple[tuple[str, int], ...]:
+    """'10.0.0.2:9000,10.0.0.3:9000' -> the followers' OSC addresses."""
+    return tuple(_host_port(part.strip()) for part in text.split(",") if part.strip())
+
+
 def _host_port_or_port(text: str) -> tuple[str, int]:
     if ":" not in text:
         return "127.0.0.1", PORT(text)
@@ -307,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--start", type=_ranged(-1e9, 1e9, "the start"), default=None,
                       help="show time to start at (default: the anchor's wall-clock time, else where "
                            "the registry says the show was, else 0)")
+    play.add_argument("--followers", type=_followers, default=(), metavar="HOST:PORT[,...]",
+                      help="lead a video wall: send every command on to these players' OSC ports, time-tagged "
+                           "--follower-margin ahead, and apply it here at the same moment")
+    play.add_argument("--follower-margin", type=_ranged(0.005, 5.0, "the margin"), default=0.1, metavar="SECONDS",
+                      help="how far ahead the leader and its followers apply a command (default 0.1)")
     play.add_argument("--keyframes", type=_rate, default=None,
                       help="generated frames per second of show time (default: the display rate if the "
                            "generator keeps up, else a fraction of it, blended in between, adapting as it runs)")
@@ -555,7 +565,8 @@ def cmd_play(args: argparse.Namespace) -> int:
                               missed_share_limit=args.degraded_above,
                               recordings_max_bytes=round(args.recordings_max_gb * 1e9) if args.recordings_max_gb else None,
                               audio=args.audio, reactivity=args.reactivity, midi=args.midi,
-                              midi_learn=args.midi_learn, ndi=args.ndi, link=args.link, preview=args.preview)
+                              midi_learn=args.midi_learn, ndi=args.ndi, link=args.link, preview=args.preview,
+                              followers=args.followers, follower_margin=args.follower_margin)
     control = run.ControlOptions(osc=args.osc, host=args.osc_host, allow=tuple(args.osc_allow),
                                  feedback=tuple(args.osc_feedback), learn=args.osc_learn, bindings=args.bindings,
                                  shows=args.shows, performance_log=args.performance_log)

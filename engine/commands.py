@@ -144,6 +144,20 @@ class Translate(Command):
 
 
 @dataclass(frozen=True)
+class WallSync(Command):
+    """A video wall's leader: its show time at this message's time tag. A follower slews or
+    seeks to it (engine.loop.anchor_lock.LeaderLock); the corrections are logged, not this."""
+
+    time: float
+    ADDRESS: ClassVar[str] = "/vernissage/wall/sync"
+    REPLAYED: ClassVar[bool] = False
+
+    @property
+    def args(self) -> tuple[Value, ...]:
+        return (self.time,)
+
+
+@dataclass(frozen=True)
 class ScaleSpeed(Command):
     """Speed times ``factor`` (the arrow keys); logged as the /walk/rate it comes to."""
 

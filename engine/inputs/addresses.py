@@ -37,6 +37,7 @@ from engine.commands import (
     Translate,
     Value,
     WalkSeed,
+    WallSync,
 )
 
 PREFIX = "/vernissage/"
@@ -137,6 +138,8 @@ ADDRESSES: dict[str, Address] = {a.path: a for a in (
             effect="beats per face when locked"),
     Address("/vernissage/schedule/override", _override, (Param("mode", "str"),),
             effect="`open` early, `closed` for an event, or `auto`: back to the opening hours"),
+    Address("/vernissage/wall/sync", WallSync, (Param("time", "float", -1e9, 1e9),),
+            effect="a video wall leader's show time at this bundle's time tag: a follower slews or seeks to it"),
     Address("/vernissage/status", None, kind="query", effect="answer /vernissage/status to the sender (see Feedback)"),
 )}
 

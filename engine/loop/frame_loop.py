@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-from engine.commands import Pause, Quit, ScheduleOverride, SetFader, SetKeyframeRate, Slew, ToggleFullscreen
+from engine.commands import Pause, Quit, ScheduleOverride, SetFader, SetKeyframeRate, Slew, ToggleFullscreen, WallSync
 from engine.inputs.addresses import FADE
-from engine.loop.anchor_lock import AnchorLock
+from engine.loop.anchor_lock import AnchorLock, LeaderLock
 from engine.loop.clock import Key
 from engine.loop.compositor import Compositor
 from engine.loop.housekeeping import Housekeeping
@@ -93,9 +93,10 @@ class FrameLoop:
         self._closed = False  # outside opening hours: idling
         self._closing_at: float | None = None  # fading out until then
         self._idle_shown = self._idle_presented = 0.0
+        self._leader: LeaderLock | None = None  # a video wall's follower: set by the leader's first sync
         parts.intake.add_routes({**parts.outputs.routes(), Quit: lambda command: self.quit(),
                                  ToggleFullscreen: lambda command: self._toggle_fullscreen(),
-                                 ScheduleOverride: self._override})
+                                 ScheduleOverride: self._override, WallSync: self._follow})
 
     def quit(self, fade: float = 0.0) -> None:
         """Stop after the frame being drawn, or after fading to black for ``fade`` seconds (a
@@ -209,6 +210,19 @@ class FrameLoop:
         if frame.tick and not self.exact and time.perf_counter() >= self._next_log + LOG_EVERY:
             self._next_log = time.perf_counter()  # an offline render reports its own progress, not "live"
             self._log_stats()
+
+    def _follow(self, command: WallSync) -> None:  # type: ignore[override]
+        """The leader's show time for the frame being drawn: slew toward it, or seek. From the first
+        one on the leader is this player's clock (the anchor lock lets go)."""
+        p = self.parts
+        if self._leader is None:
+            self._leader, self._lock = LeaderLock(float(p.state.clock.fps)), None
+            log.info("following a video wall's leader")
+        segment = p.state.clock.latest
+        correction = self._leader.update(p.state.clock.time_at(p.pacer.tick), command.time, segment.speed)
+        if correction is not None:
+            kind, value = correction
+            p.intake.post(Slew(value) if kind == "speed" else Slew(to=value))
 
     # --- opening hours -------------------------------------------------------------------------------
 

@@ -12,14 +12,16 @@ the reason, is one line and a count: the show goes on.
 from __future__ import annotations
 
 import logging
+import math
 import queue
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from engine.commands import AudioFrame, Command, LoadShow, SetKeyframeRate, Slew
+from engine.commands import AudioFrame, Command, LoadShow, SetKeyframeRate, Slew, WallSync
 from engine.inputs.audio import AudioInput
 from engine.inputs.link import LinkInput
 from engine.inputs.midi import MidiInput
@@ -29,10 +31,12 @@ from engine.inputs.osc_server import OscServer
 from engine.inputs.performance_log import LoggedCommand, PerformanceLog, RecordedPerformance
 from engine.loop.show_loader import ShowLoader
 from engine.loop.show_state import Applied, CommandRefused, ShowState
+from engine.outputs.followers import FollowerRelay
 from engine.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 LATENCIES_KEPT = 100_000
+SYNC_EVERY = 1.0  # seconds between a leader's /vernissage/wall/sync to its followers
 Route = Callable[[Command], None]
 
 
@@ -55,14 +59,19 @@ class CommandIntake:
         audio: what the music does, frame by frame (play --audio, render --audio).
         midi: a MIDI controller's messages since the last frame (play --midi).
         link: the tempo and beats of an Ableton Link session (play --link).
+        relay: a video wall's followers (play --followers): what the controllers ask is sent on
+            time-tagged ``relay.margin`` ahead and applied here at that same moment.
     """
 
     def __init__(self, state: ShowState, routes: dict[type, Route] | None = None, server: OscServer | None = None,
                  keys: Callable[[], list[str]] = list, replay: RecordedPerformance | None = None,
                  record: PerformanceLog | None = None, loader: ShowLoader | None = None,
                  audio: AudioInput | None = None, midi: MidiInput | None = None,
-                 link: LinkInput | None = None) -> None:
+                 link: LinkInput | None = None, relay: FollowerRelay | None = None) -> None:
         self.state = state
+        self.relay = relay
+        self._held: list[tuple[float, Command, float | None]] = []  # (due, command, received): sent on, applied then
+        self._next_sync = 0.0
         self.audio = audio
         self.midi = midi
         self.link = link
@@ -92,11 +101,14 @@ class CommandIntake:
 
     def take(self, tick: int, shown_at: float) -> None:
         """Apply everything due by the frame ``tick``, which will be shown at ``shown_at`` (perf_counter)."""
+        relayed: list[Command] = []
         if self.server is not None:
             for item in self.server.queue.take(shown_at):
-                self._apply(tick, item.command, received=item.received, due=item.due is not None)
+                if not self._relayed(item.command, item.received, relayed):
+                    self._apply(tick, item.command, received=item.received, due=item.due is not None)
         for command in key_commands(self._keys()):
-            self._apply(tick, command)
+            if not self._relayed(command, None, relayed):
+                self._apply(tick, command)
         while True:
             try:
                 command = self._posted.get_nowait()
@@ -109,10 +121,44 @@ class CommandIntake:
         for source in (self.midi, self.link):
             if source is not None:
                 for command in source.commands(tick):
-                    self._apply(tick, command)
+                    if not self._relayed(command, None, relayed):
+                        self._apply(tick, command)
+        if self.relay is not None:
+            self.relay.send(relayed, time.time() + self.relay.margin)
+            self._apply_held(tick, shown_at)
+            self._sync_followers(tick, shown_at)
         for logged in self._replay.pop(tick, ()):
             self._apply(tick, logged.command, lead=logged.lead)
         self.state.step(tick)
+
+    def _relayed(self, command: Command, received: float | None, relayed: list[Command]) -> bool:
+        """A video wall's leader: a command that is part of the show is sent on to the followers
+        and held to be applied here at the same moment; True when it was."""
+        if self.relay is None or not command.REPLAYED or command.address is None:
+            return False
+        relayed.append(command)
+        self._held.append((time.perf_counter() + self.relay.margin, command, received))
+        return True
+
+    def _sync_followers(self, tick: int, shown_at: float) -> None:
+        """Once a second: the show time of a frame a margin ahead, tagged with the wall time it
+        will be shown at, so followers that drifted, started late or restarted meet it."""
+        assert self.relay is not None
+        now = time.perf_counter()
+        if now < self._next_sync:
+            return
+        self._next_sync = now + SYNC_EVERY
+        fps = float(self.state.clock.fps)
+        ahead = max(1, math.ceil(self.relay.margin * fps))
+        tag = time.time() + (shown_at - now) + ahead / fps
+        self.relay.send([WallSync(self.state.clock.time_at(tick + ahead))], tag)
+
+    def _apply_held(self, tick: int, shown_at: float) -> None:
+        due = [held for held in self._held if held[0] <= shown_at]
+        if due:
+            self._held = [held for held in self._held if held[0] > shown_at]
+            for _, command, received in due:
+                self._apply(tick, command, received=received, due=True)
 
     def _apply(self, tick: int, command: Command, received: float | None = None, due: bool = False,
                lead: int | None = None) -> None:
@@ -197,6 +243,8 @@ class CommandIntake:
         return self.counters()["rejected"]
 
     def close(self, ticks: int) -> None:
+        if self.relay is not None:
+            self.relay.close()
         if self.loader is not None:
             self.loader.close()
         if self.record is not None:

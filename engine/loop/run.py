@@ -56,6 +56,7 @@ from engine.loop.show_loader import ShowLoader
 from engine.loop.show_state import PUSH_EXPECTED, ShowState
 from engine.loop.stats import FrameStats
 from engine.loop.waiting import when_ready
+from engine.outputs.followers import MARGIN, FollowerRelay
 from engine.outputs.base import Output, Outputs
 from engine.outputs.display import Display, HeadlessDisplay
 from engine.outputs.feedback import FeedbackOutput
@@ -105,6 +106,8 @@ class PlayOptions:
     ndi: str | None = None  # publish the clean picture as an NDI source of this name
     link: bool = False  # follow the tempo and beats of an Ableton Link session
     preview: bool = False  # the operator's preview and stats in the terminal, none on the display
+    followers: tuple[tuple[str, int], ...] = ()  # a video wall's leader: send what it is told on to these
+    follower_margin: float = MARGIN  # seconds ahead the leader and its followers apply it
 
 
 @dataclass(frozen=True)
@@ -307,8 +310,9 @@ class LiveRun:
         self.notify = SystemdNotify(self.health)
         outputs += [self.health, self.notify]
         self.health_server = HealthServer(*options.health, self.health.current) if options.health else None
+        relay = FollowerRelay(options.followers, options.follower_margin) if options.followers else None
         self.intake = intake = CommandIntake(build.state, server=self.server, keys=display.keys, record=record,
-                                             audio=self.audio, midi=self.midi, link=self.link)
+                                             audio=self.audio, midi=self.midi, link=self.link, relay=relay)
         intake.loader = _show_loader(program, control.shows, intake, registry, build.runahead)
         housekeeping = None
         if program.show is not None:

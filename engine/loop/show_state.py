@@ -450,10 +450,18 @@ class ShowState:
         return self._applied(tick, at, command)
 
     def _slew(self, tick: int, command: Command) -> Applied:
-        """An anchored show meets the wall clock again (engine.loop.anchor_lock)."""
+        """An anchored show meets the wall clock again, or a wall's follower its leader
+        (engine.loop.anchor_lock). A jump is to where the clock it follows will be when the jump
+        lands (``to`` is that clock at ``tick``; the keyframes' lead makes it land later)."""
         assert isinstance(command, Slew)
-        at = self._change(tick, lambda at: self.clock.speed_plan(at, command.speed) if command.to is None
-                          else self.clock.seek_plan(at, command.to))
+        speed = self.clock.latest.resume_speed
+
+        def plan(at: int) -> Segment | None:
+            if command.to is None:
+                return self.clock.speed_plan(at, command.speed)
+            return self.clock.seek_plan(at, command.to + speed * (at - tick) / float(self.clock.fps))
+
+        at = self._change(tick, plan)
         return Applied(at, command, at - tick)
 
     def _reload(self, tick: int, command: Command) -> Applied:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from engine.outputs.base import Output, ShownFrame
+from engine.outputs.clock_state import clock_state
 from engine.status import Status
 
 STALL = 5.0  # seconds of stand-ins only before the show counts as unhealthy
@@ -54,6 +55,8 @@ class Health:
     missed_share: float = 0.0  # refreshes without their own frame over the last minute, 0..1
     missed_share_limit: float = MISSED_SHARE  # above it: degraded
     cadence: int = 1  # refreshes each frame is shown for (2: half the display's rate, evenly)
+    clock_synchronised: bool | None = None  # the kernel's verdict on the wall clock (None: not said)
+    clock_error_ms: float | None = None  # and its estimated error: what a video wall's players agree to
 
     def as_json(self) -> dict:
         data = asdict(self)
@@ -103,6 +106,7 @@ class HealthOutput(Output):
 
     def _build(self, now: float, status: Status) -> Health:
         facts = self._facts()
+        clock = clock_state()
         stalled = now - self._last_own
         share = self._missed_share(now, facts["frames"], facts["missed_late"], facts["missed_stand_in"])
         state, reason = "healthy", ""
@@ -116,7 +120,8 @@ class HealthOutput(Output):
                       facts["model"], facts["device"], facts["keyframe_rate"], facts["osc_received"], status.errors,
                       facts["recording_bytes"], facts.get("open", True), facts.get("next_open"),
                       facts.get("next_close"), facts["frame_buckets"], facts["frame_seconds"], state, round(share, 4),
-                      self.missed_share_limit, facts.get("cadence", 1))
+                      self.missed_share_limit, facts.get("cadence", 1),
+                      clock.synchronised if clock else None, clock.estimated_error_ms if clock else None)
 
     def current(self) -> Health:
         """The latest snapshot, judged now: frames that stopped coming make it unhealthy too."""

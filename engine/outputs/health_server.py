@@ -92,6 +92,11 @@ class _Figures:
         yield GaugeMetricFamily("vernissage_missed_share_limit", "Missed share above which the show is degraded",
                                 value=h.missed_share_limit)
         yield GaugeMetricFamily("vernissage_open", "1 within opening hours", value=int(h.open))
+        if h.clock_synchronised is not None:
+            yield GaugeMetricFamily("vernissage_clock_synchronised", "1 while the kernel says the wall clock is "
+                                    "disciplined (NTP/PTP)", value=int(h.clock_synchronised))
+            yield GaugeMetricFamily("vernissage_clock_error_ms", "The kernel's estimated error of the wall clock",
+                                    value=h.clock_error_ms or 0.0)
         yield GaugeMetricFamily("vernissage_uptime_seconds", "Seconds since the show started", value=h.uptime)
         yield CounterMetricFamily("vernissage_osc_messages", "OSC messages received", value=h.osc_received)
         yield CounterMetricFamily("vernissage_osc_errors", "OSC messages and commands ignored", value=h.osc_errors)

@@ -1,0 +1,73 @@
+"""``play --followers HOST:PORT[,...]``: the leader of a video wall sends what it is told on.
+
+Every command the leader takes from its controllers (OSC, keys, MIDI, Link) that is part of the
+show goes to each follower as one OSC bundle time-tagged ``margin`` seconds ahead on the wall
+clock, and the leader applies it itself at that same moment (engine.loop.intake). Followers are
+plain players listening for OSC, which already apply a timed bundle at the first frame at or
+after its tag, so seeks, portrait changes, fades and pauses land at the same wall time on every
+screen, and the shared clock (NTP, PTP) keeps show time the same there. UDP: a follower that is
+down misses what was sent meanwhile and joins where the clock says when it comes back; a name
+that does not resolve is one line, and the show goes on without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from pythonosc.osc_bundle_builder import OscBundleBuilder
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from engine.commands import Command
+from engine.ratelimit import RateLimitedLog
+
+log = logging.getLogger(__name__)
+MARGIN = 0.1  # seconds ahead: the network and the followers' frame, with room to spare on a LAN
+
+
+class FollowerRelay:
+    """Sends commands to followers as time-tagged bundles; counts what went and what failed."""
+
+    def __init__(self, followers: tuple[tuple[str, int], ...], margin: float = MARGIN) -> None:
+        self.margin = margin
+        self.sent = 0
+        self.failed = 0
+        self._targets: list[tuple[socket.socket, tuple]] = []
+        self._problems = RateLimitedLog(log)
+        for host, port in followers:
+            try:
+                family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+            except (socket.gaierror, UnicodeError) as exc:
+                log.error("--followers: %s:%d cannot be reached (%s); playing on without it", host, port, exc)
+                continue
+            self._targets.append((socket.socket(family, socket.SOCK_DGRAM), address))
+
+    @property
+    def followers(self) -> int:
+        return len(self._targets)
+
+    def send(self, commands: list[Command], tag: float) -> None:
+        """``commands`` as one bundle due at ``tag`` (seconds since the epoch) to every follower."""
+        if not commands or not self._targets:
+            return
+        bundle = OscBundleBuilder(tag)
+        for command in commands:
+            assert command.address is not None
+            message = OscMessageBuilder(command.address)
+            for arg in command.args:  # doubles: a show time months into an anchored show needs them
+                message.add_arg(arg, "d" if isinstance(arg, float) else None)
+            bundle.add_content(message.build())
+        data = bundle.build().dgram
+        for sock, address in self._targets:
+            try:
+                sock.sendto(data, address)
+                self.sent += 1
+            except OSError as exc:  # a full buffer, no route: this bundle is lost, the show goes on
+                self.failed += 1
+                self._problems.warning(f"follower {address}", f"--followers: cannot send to {address[0]}:{address[1]} "
+                                       f"({exc.strerror or exc})")
+
+    def close(self) -> None:
+        for sock, _ in self._targets:
+            sock.close()
+        self._targets.clear()
