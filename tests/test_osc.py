@@ -311,6 +311,25 @@ def test_timed_bundles_apply_at_the_frame_they_name(tmp_path, generator):
     assert abs(tick - expected) <= 1 and tick - sent_tick >= 12  # 0.5 s = 15 frames later, not now
 
 
+def test_a_time_tag_years_away_is_one_line_and_the_show_goes_on(tmp_path, generator, caplog):
+    """A leader whose clock is years out (or a hostile sender) cannot park commands for ever."""
+    import logging
+
+    live = LivePlayer(tmp_path, generator, _walk(generator), record=False)
+    try:
+        with caplog.at_level(logging.WARNING):
+            live.send_raw(bundle(time.time() + 5 * 365 * 86400, message("/vernissage/render/fade", 1.0)))
+            deadline = time.monotonic() + 3
+            while live.server.counters.rejected == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            before = live.tick
+            live.settle(5)
+    finally:
+        live.stop()
+    assert live.server.counters.rejected == 1 and live.tick >= before + 5
+    assert "is timed 157680000 s ahead; ignored (clock error?)" in caplog.text
+
+
 def test_status_is_answered_to_the_sender_and_sent_on_change(tmp_path, generator):
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.bind(("127.0.0.1", 0))

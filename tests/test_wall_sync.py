@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from engine.commands import NextFace, SetFader
 from engine.inputs.osc_client import free_udp_port, send, wait_for_show
