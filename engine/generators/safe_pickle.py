@@ -56,6 +56,17 @@ class TFNetwork:
             raise UnsafePickleError("a TensorFlow network whose state is not a table")
         self.state = state
 
+    def static_kwargs(self, known: set[str], family: str) -> dict[str, Any]:
+        """The network's build arguments; ValueError naming the first one ``known`` lacks (a
+        network this engine would build wrongly is refused rather than guessed at)."""
+        kwargs = self.state.get("static_kwargs") or {}
+        if not isinstance(kwargs, dict):
+            raise ValueError("static_kwargs is not a table")
+        unknown = sorted(str(k) for k in kwargs if k not in known)
+        if unknown:
+            raise ValueError(f"unknown static kwarg {unknown[0]!r}: not a {family} generator this engine knows")
+        return kwargs
+
 
 class AttrDict(dict):
     """Stands in for ``dnnlib.util.EasyDict``: a plain dict (its attribute access is not needed)."""

@@ -59,15 +59,10 @@ def _kwargs(network: TFNetwork) -> dict[str, Any]:
     version = network.state.get("version")
     if not isinstance(version, int) or version < 4:
         raise ValueError(f"network version {version!r}; StyleGAN2's pickles are version 4 or later")
-    kwargs = network.state.get("static_kwargs") or {}
-    if not isinstance(kwargs, dict):
-        raise ValueError("static_kwargs is not a table")
-    unknown = sorted(str(k) for k in kwargs if k not in KNOWN_KWARGS)
-    if unknown:
-        raise ValueError(f"unknown static kwarg {unknown[0]!r}: not a StyleGAN2 generator this engine knows")
-    wanted = {"label_size": (0, None), "architecture": ("skip", None), "nonlinearity": ("lrelu", None),
-              "mapping_nonlinearity": ("lrelu", None), "resample_kernel": ([1, 3, 3, 1], None), "num_channels": (3, None)}
-    for key, (expected, _) in wanted.items():
+    kwargs = network.static_kwargs(KNOWN_KWARGS, "StyleGAN2")
+    wanted = {"label_size": 0, "architecture": "skip", "nonlinearity": "lrelu", "mapping_nonlinearity": "lrelu",
+              "resample_kernel": [1, 3, 3, 1], "num_channels": 3}
+    for key, expected in wanted.items():
         if kwargs.get(key) is not None and kwargs[key] != expected:
             raise ValueError(f"{key} = {str(kwargs[key])[:40]!r}; only {expected!r} plays here")
     return kwargs

@@ -31,12 +31,7 @@ def is_progan(variables: dict[str, np.ndarray]) -> bool:
 
 
 def _kwargs(network: TFNetwork) -> dict[str, Any]:
-    kwargs = network.state.get("static_kwargs") or {}
-    if not isinstance(kwargs, dict):
-        raise ValueError("static_kwargs is not a table")
-    unknown = sorted(str(k) for k in kwargs if k not in KNOWN_KWARGS)
-    if unknown:
-        raise ValueError(f"unknown static kwarg {unknown[0]!r}: not a ProGAN generator this engine knows")
+    kwargs = network.static_kwargs(KNOWN_KWARGS, "ProGAN")
     if kwargs.get("label_size", 0) or kwargs.get("num_channels", 3) != 3:
         raise ValueError("only unconditional RGB generators play (label_size 0, num_channels 3)")
     if not kwargs.get("use_wscale", True):
