@@ -1,13 +1,15 @@
 """Two headless players of one anchored show, leader and follower: how far apart their show times are.
 
-    python benchmarks/wall_sync.py [--seconds 40] [--model digiface-dcgan64] [--json PATH]
+    python benchmarks/wall_sync.py [--model digiface-dcgan64] [--audio TRACK] [--json PATH]
 
 The leader gets ``--followers`` to the follower's OSC port. Both play the same show anchored to
 the wall clock. Their show times are read together: a ``/vernissage/status`` query goes to both
 from one socket at once, and the two replies' times are compared (the query's own round trip,
 well under a millisecond on loopback, bounds the error). Read idle, after commands sent to the
 leader (fades, next faces, a pause and a resume: each relayed time-tagged to the follower), and
-after the follower is killed and started again (it joins where the clock says).
+after the follower is killed and started again (it joins where the clock says). With
+``--audio`` the leader hears a track and sends each frame's music on, so both screens are pushed
+by the same kicks.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ def summary(values: list[float]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="digiface-dcgan64")
+    parser.add_argument("--audio", type=Path, default=None, help="a track the leader hears (and relays)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -102,7 +105,8 @@ def main() -> None:
         show.write_text(SHOW.format(model=args.model, anchor=anchor.isoformat(timespec="seconds")), encoding="utf-8")
         lead_port, follow_port = free_udp_port(), free_udp_port()
         follower = player(show, follow_port, scratch, "follower")
-        leader = player(show, lead_port, scratch, "leader", "--followers", f"127.0.0.1:{follow_port}")
+        heard = ("--audio", str(args.audio)) if args.audio else ()
+        leader = player(show, lead_port, scratch, "leader", "--followers", f"127.0.0.1:{follow_port}", *heard)
         results: dict[str, dict] = {}
         try:
             for process, port in ((leader, lead_port), (follower, follow_port)):

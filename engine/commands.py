@@ -258,14 +258,19 @@ class AudioFrame(Command):
     per frame while audio plays. ``heard`` holds the features as engine.audio.analysis
     lists them; ``hit`` and ``beat`` say an onset or a beat fell in the frame (they may move
     a cue on), ``bpm`` the tempo heard (it sets a locked tempo). Logged as its own record, so
-    a replay moves exactly as the live show did without hearing anything."""
+    a replay moves exactly as the live show did without hearing anything; sent as OSC only to a
+    video wall's followers, which then move to the leader's music."""
 
     drive: float = 1.0
     hit: bool = False
     beat: bool = False
     bpm: float = 0.0
     heard: tuple[float, ...] = ()
-    ADDRESS: ClassVar[str | None] = None
+    ADDRESS: ClassVar[str] = "/vernissage/wall/audio"  # what a video wall's leader sends its followers
+
+    @property
+    def args(self) -> tuple[Value, ...]:
+        return (self.drive, int(self.hit), int(self.beat), self.bpm, *self.heard)
 
 
 @dataclass(frozen=True)

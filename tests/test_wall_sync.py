@@ -45,10 +45,11 @@ def test_a_follower_slews_small_drift_and_seeks_a_step_around_the_shows_own_spee
     lock = LeaderLock(fps=30.0)
     assert lock.update(100.0, 100.01, 1.0) is None  # within a frame
     kind, speed = lock.update(100.0, 100.2, 1.0)  # 0.2 s behind: run a little fast
-    assert kind == "speed" and 1.0 < speed <= 1.005
+    assert kind == "speed" and 1.0 < speed <= 1.02
     assert lock.update(100.0, 100.2, speed) is None  # already slewing: nothing new
     kind, speed = lock.update(100.0, 99.8, 2.0 * speed)  # now ahead, at twice the speed: a little slower than 2x
-    assert kind == "speed" and 2.0 * 0.995 <= speed < 2.0
+    assert kind == "speed" and 2.0 * 0.98 <= speed < 2.0
+    assert lock.update(100.0, 90.0, 1.0, paused=True) is None
     assert lock.update(100.0, 100.0 + FOLLOWER_JUMP + 1.0, 2.0) == ("seek", 100.0 + FOLLOWER_JUMP + 1.0)
     assert lock.update(100.0, 90.0, 0.0) is None  # paused: nothing drifts
 
@@ -74,9 +75,10 @@ def _status_time(sock: socket.socket, port: int) -> float:
 
 
 def test_a_leader_and_a_follower_land_commands_together_and_a_restarted_follower_rejoins(tmp_path):
-    """Two headless players of an anchored show: /show/pause and /portrait/next sent to the leader
-    reach the follower time-tagged and land in both; after the follower is restarted it meets the
-    leader again. Outcomes, not timings: the show times agree within half a second."""
+    """Two headless players of an anchored show, the leader hearing a track: /show/pause,
+    /portrait/next and the music's frames reach the follower time-tagged and land in both; after
+    the follower is restarted it meets the leader again. Outcomes, not timings: the show times
+    agree within a second (the music pushes both)."""
     anchor = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)).isoformat(timespec="seconds")
     show = tmp_path / "wall.toml"
     show.write_text(f'[show]\nmodel = "digiface-dcgan64"\nfps = 15\nsize = "96x54"\nanchor = "{anchor}"\n'
@@ -89,8 +91,12 @@ def test_a_leader_and_a_follower_land_commands_together_and_a_restarted_follower
                                  str(tmp_path / f"{name}.jsonl"), "--stats-json", str(tmp_path / f"{name}.json"),
                                  *extra], stderr=subprocess.DEVNULL, cwd=ROOT)
 
+    from engine.bench.music import master, mix, write_wav
+
+    track = write_wav(tmp_path / "track.wav", master(mix(20.0)[0], -14.0))
     follower = player(follow, "follower")
-    leader = player(lead, "leader", "--followers", f"127.0.0.1:{follow},dead.invalid:9", "--follower-margin", "0.2")
+    leader = player(lead, "leader", "--followers", f"127.0.0.1:{follow},dead.invalid:9", "--follower-margin", "0.2",
+                    "--audio", str(track))
     try:
         for process, port in ((leader, lead), (follower, follow)):
             assert wait_for_show(port, lambda p=process: p.poll() is None)
@@ -102,13 +108,13 @@ def test_a_leader_and_a_follower_land_commands_together_and_a_restarted_follower
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind(("127.0.0.1", 0))
             sock.settimeout(2.0)
-            assert abs(_status_time(sock, lead) - _status_time(sock, follow)) < 0.5
+            assert abs(_status_time(sock, lead) - _status_time(sock, follow)) < 1.0  # the music's pushes ride on both
             follower.terminate()
             follower.wait(30)
             follower = player(follow, "again")
             assert wait_for_show(follow, lambda: follower.poll() is None)
             time.sleep(3.0)  # a sync a second: the restarted follower seeks to the leader
-            assert abs(_status_time(sock, lead) - _status_time(sock, follow)) < 0.5
+            assert abs(_status_time(sock, lead) - _status_time(sock, follow)) < 1.0
     finally:
         for process in (leader, follower):
             process.terminate()
@@ -116,4 +122,6 @@ def test_a_leader_and_a_follower_land_commands_together_and_a_restarted_follower
     logged = [json.loads(line) for line in (tmp_path / "follower.jsonl").read_text().splitlines()[1:]]
     addresses = [entry.get("address") for entry in logged]
     assert "/vernissage/portrait/next" in addresses and addresses.count("/vernissage/show/pause") == 2
+    heard = [entry for entry in logged if "audio" in entry]
+    assert len(heard) > 30 and max(entry["drive"] for entry in heard) > 1.2  # the leader's music, frame by frame
     assert json.loads((tmp_path / "leader.json").read_text())["frames"] > 30

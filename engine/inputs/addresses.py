@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from engine.commands import (
+    AudioFrame,
     Beat,
     BeatsPerFace,
     Command,
@@ -92,6 +93,10 @@ def _lock(locked: int) -> LockTempo:
     return LockTempo(bool(locked))
 
 
+def _audio_frame(drive: float, hit: int, beat: int, bpm: float, *heard: float) -> AudioFrame:
+    return AudioFrame(drive, bool(hit), bool(beat), bpm, tuple(heard))
+
+
 def _override(mode: str) -> ScheduleOverride:
     if mode not in ("open", "closed", "auto"):
         raise ControlError(f"/vernissage/schedule/override: 'mode' must be open, closed or auto, got {mode[:20]!r}")
@@ -140,6 +145,10 @@ ADDRESSES: dict[str, Address] = {a.path: a for a in (
             effect="`open` early, `closed` for an event, or `auto`: back to the opening hours"),
     Address("/vernissage/wall/sync", WallSync, (Param("time", "float", -1e9, 1e9),),
             effect="a video wall leader's show time at this bundle's time tag: a follower slews or seeks to it"),
+    Address("/vernissage/wall/audio", _audio_frame, (Param("drive", "float", 0.0, 64.0), Param("hit", "bool"),
+                                                     Param("beat", "bool"), Param("bpm", "float", 0.0, 1000.0)),
+            optional=tuple(Param(f"feature{i}", "float", -1e6, 1e6) for i in range(16)),
+            effect="a video wall leader's music for one frame (pace, onset, beat, tempo, features): a follower moves to it"),
     Address("/vernissage/status", None, kind="query", effect="answer /vernissage/status to the sender (see Feedback)"),
 )}
 

@@ -42,28 +42,34 @@ class AnchorLock:
 
 
 FOLLOWER_JUMP = 0.5  # seconds behind or ahead of the leader that a follower seeks instead of slewing
+FOLLOWER_SLEW = 0.02  # at most 2 % fast or slow: music moves a show's pace far more than that anyway
+FOLLOWER_CORRECT_OVER = 2.0  # seconds a follower's drift is taken back over
 
 
 class LeaderLock:
     """A video wall's follower keeping to its leader's show time (``/vernissage/wall/sync``):
-    drift slewed by running a little fast or slow around the speed the show plays at, a step of
-    more than FOLLOWER_JUMP (a follower started late, or restarted after the leader moved the
-    show) sought. Replaces the anchor lock on a follower: the leader is its clock."""
+    drift slewed by running a little fast or slow around the show's own speed (its resume
+    speed: the music's pushes ride on top, as on the leader), a step of more than FOLLOWER_JUMP
+    (a follower started late, or restarted after the leader moved the show) sought. Replaces
+    the anchor lock on a follower: the leader is its clock."""
 
     def __init__(self, fps: float) -> None:
         self.frame = 1.0 / fps
         self.factor = 1.0  # the slew applied to the show's own speed now
 
-    def update(self, show_time: float, leader_time: float, speed: float) -> tuple[str, float] | None:
-        """("speed", s) or ("seek", t), or None; ``speed`` is the show's speed now (slew included)."""
-        if speed == 0.0:  # paused: the leader's pause is relayed; nothing drifts
+    def update(self, show_time: float, leader_time: float, speed: float,
+               paused: bool = False) -> tuple[str, float] | None:
+        """("speed", s) or ("seek", t), or None; ``speed`` is the show's own speed now (its
+        resume speed, slew included)."""
+        if paused or speed == 0.0:  # the leader's pause is relayed; nothing drifts
             return None
         own = speed / self.factor
         error = show_time - leader_time  # positive: the follower is ahead
         if abs(error) > FOLLOWER_JUMP:
             self.factor = 1.0
             return "seek", leader_time
-        factor = 1.0 if abs(error) <= self.frame else 1.0 - max(-MAX_SLEW, min(MAX_SLEW, error / CORRECT_OVER))
+        slew = max(-FOLLOWER_SLEW, min(FOLLOWER_SLEW, error / FOLLOWER_CORRECT_OVER))
+        factor = 1.0 if abs(error) <= self.frame else 1.0 - slew
         if abs(factor - self.factor) < 1e-4:
             return None
         self.factor = factor

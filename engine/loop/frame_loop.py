@@ -219,7 +219,8 @@ class FrameLoop:
             self._leader, self._lock = LeaderLock(float(p.state.clock.fps)), None
             log.info("following a video wall's leader")
         segment = p.state.clock.latest
-        correction = self._leader.update(p.state.clock.time_at(p.pacer.tick), command.time, segment.speed)
+        correction = self._leader.update(p.state.clock.time_at(p.pacer.tick), command.time, segment.resume_speed,
+                                         paused=segment.speed == 0.0)
         if correction is not None:
             kind, value = correction
             p.intake.post(Slew(value) if kind == "speed" else Slew(to=value))

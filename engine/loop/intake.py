@@ -117,7 +117,8 @@ class CommandIntake:
             self._apply(tick, command)
         if self.audio is not None:
             for command in self.audio.commands(tick):
-                self._apply(tick, command)
+                if not self._relayed(command, None, relayed):
+                    self._apply(tick, command)
         for source in (self.midi, self.link):
             if source is not None:
                 for command in source.commands(tick):
