@@ -119,14 +119,15 @@ def test_a_show_closed_now_idles_and_the_same_show_open_plays(tmp_path):
                       '[[cue]]\nkind = "wander"\n')
     opened = tmp_path / "open.toml"
     opened.write_text('[schedule]\nhours = ["daily 00:00-24:00"]\nfade = 0\n[[cue]]\nkind = "wander"\n')
-    results = {}
-    for show in (closed, opened):
-        port = free_udp_port()
-        player = subprocess.Popen([sys.executable, "-m", "engine.cli", "play", str(show), "--headless", "--size",
-                                   "1280x720", "--fps", "60", "--duration", "60", "--health", str(port)],
-                                  cwd=ROOT, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 60
+    players = {}
+    try:  # side by side: the closed one idles, so the open one has the machine to itself
+        for show in (closed, opened):
+            port = free_udp_port()
+            players[show.stem] = (port, subprocess.Popen(
+                [sys.executable, "-m", "engine.cli", "play", str(show), "--headless", "--size", "1280x720", "--fps", "60",
+                 "--duration", "60", "--health", str(port)], cwd=ROOT, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 60
+        for port, _ in players.values():
             while time.monotonic() < deadline:
                 try:
                     if _health(port)["uptime"] > 4:
@@ -134,11 +135,12 @@ def test_a_show_closed_now_idles_and_the_same_show_open_plays(tmp_path):
                 except OSError:
                     pass
                 time.sleep(0.2)
-            before, began = _cpu_seconds(player.pid), time.monotonic()
-            time.sleep(5.0)
-            cpu = (_cpu_seconds(player.pid) - before) / (time.monotonic() - began)
-            results[show.stem] = (_health(port), cpu)
-        finally:
+        before, began = {name: _cpu_seconds(player.pid) for name, (_, player) in players.items()}, time.monotonic()
+        time.sleep(5.0)
+        results = {name: (_health(port), (_cpu_seconds(player.pid) - before[name]) / (time.monotonic() - began))
+                   for name, (port, player) in players.items()}
+    finally:
+        for _, player in players.values():
             player.terminate()
             player.wait(30)
     health, cpu = results["closed"]
