@@ -11,7 +11,7 @@ from pathlib import Path
 
 from engine.generators.card import CARD_FILE, ModelCard
 from engine.generators.errors import ModelError
-from engine.generators.families import FAMILIES
+from engine.generators.families import FAMILIES, Family
 from engine.resources import bundled
 
 DEFAULT_MODEL = "default"  # the FFHQ faces where installed, else the bundled DigiFace model
@@ -77,28 +77,28 @@ def resolve_model(path_or_name: str | Path) -> Path:
     raise ModelError(path_or_name, f"no such model file or name (available: {names})")
 
 
+def _family_of(model: str | Path) -> Family | None:
+    """The family a model's card names (no weights loaded); None for a bare file, an unknown
+    family or a card that cannot be read (latent_dim_of names that problem)."""
+    try:
+        where = resolve_model(model)
+        return FAMILIES.get(ModelCard.read(where / CARD_FILE).architecture) if where.is_dir() else None
+    except ModelError:
+        return None
 
 
 def has_w_space_of(model: str | Path) -> bool:
-    """Whether a model has a W space, from its card (no weights loaded); True when unknown, so
-    ``check`` leaves the question to the loaded model."""
-    try:
-        where = resolve_model(model)
-        family = FAMILIES.get(ModelCard.read(where / CARD_FILE).architecture) if where.is_dir() else None
-        return family is None or family.has_w_space
-    except ModelError:
-        return True  # latent_dim_of names the problem
+    """Whether a model has a W space, from its card; True when unknown, so ``check`` leaves the
+    question to the loaded model."""
+    family = _family_of(model)
+    return family is None or family.has_w_space
 
 
 def has_input_transform_of(model: str | Path) -> bool:
-    """Whether a model can turn and shift its picture, from its card (no weights loaded); True
-    when unknown (a bare file), so ``check`` leaves the question to the loaded model."""
-    try:
-        where = resolve_model(model)
-        family = FAMILIES.get(ModelCard.read(where / CARD_FILE).architecture) if where.is_dir() else None
-        return family is None or family.has_input_transform
-    except ModelError:
-        return True  # latent_dim_of names the problem
+    """Whether a model can turn and shift its picture, from its card; True when unknown (a bare
+    file), so ``check`` leaves the question to the loaded model."""
+    family = _family_of(model)
+    return family is None or family.has_input_transform
 
 
 def latent_dim_of(model: str | Path) -> int | None:
