@@ -104,11 +104,9 @@ class CommandIntake:
         relayed: list[Command] = []
         if self.server is not None:
             for item in self.server.queue.take(shown_at):
-                if not self._relayed(item.command, item.received, relayed):
-                    self._apply(tick, item.command, received=item.received, due=item.due is not None)
+                self._take_live(tick, item.command, relayed, item.received, due=item.due is not None)
         for command in key_commands(self._keys()):
-            if not self._relayed(command, None, relayed):
-                self._apply(tick, command)
+            self._take_live(tick, command, relayed)
         while True:
             try:
                 command = self._posted.get_nowait()
@@ -117,13 +115,11 @@ class CommandIntake:
             self._apply(tick, command)
         if self.audio is not None:
             for command in self.audio.commands(tick):
-                if not self._relayed(command, None, relayed):
-                    self._apply(tick, command)
+                self._take_live(tick, command, relayed)
         for source in (self.midi, self.link):
             if source is not None:
                 for command in source.commands(tick):
-                    if not self._relayed(command, None, relayed):
-                        self._apply(tick, command)
+                    self._take_live(tick, command, relayed)
         if self.relay is not None:
             self.relay.send(relayed, time.time() + self.relay.margin)
             self._apply_held(tick, shown_at)
@@ -132,14 +128,16 @@ class CommandIntake:
             self._apply(tick, logged.command, lead=logged.lead)
         self.state.step(tick)
 
-    def _relayed(self, command: Command, received: float | None, relayed: list[Command]) -> bool:
-        """A video wall's leader: a command that is part of the show is sent on to the followers
-        and held to be applied here at the same moment; True when it was."""
+    def _take_live(self, tick: int, command: Command, relayed: list[Command], received: float | None = None,
+                   due: bool = False) -> None:
+        """A command from the controllers: applied now, or, on a video wall's leader, when it is
+        part of the show, sent on to the followers (``relayed``) and held to be applied here at
+        the same moment."""
         if self.relay is None or not command.REPLAYED or command.address is None:
-            return False
+            self._apply(tick, command, received=received, due=due)
+            return
         relayed.append(command)
         self._held.append((time.perf_counter() + self.relay.margin, command, received))
-        return True
 
     def _sync_followers(self, tick: int, shown_at: float) -> None:
         """Once a second: the show time of a frame a margin ahead, tagged with the wall time it
