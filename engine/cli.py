@@ -100,12 +100,14 @@ def _size(text: str) -> tuple[int, int]:
 
 def _wall(text: str) -> tuple[int, int]:
     """'3x1' -> (3, 1): columns x rows of screens."""
+    from engine.render.settings import MAX_WALL
+
     try:
         columns, rows = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"wall {text[:20]!r} is not COLSxROWS, e.g. 3x1") from None
-    if not (1 <= columns <= 16 and 1 <= rows <= 16):
-        raise argparse.ArgumentTypeError(f"a wall is 1 to 16 screens a side, got {text[:20]}")
+    if not (1 <= columns <= MAX_WALL and 1 <= rows <= MAX_WALL):
+        raise argparse.ArgumentTypeError(f"a wall is 1 to {MAX_WALL} screens a side, got {text[:20]}")
     return columns, rows
 
 
