@@ -25,9 +25,9 @@ from safetensors.torch import load_file
 
 from engine.generators.card import ModelCard
 from engine.generators.dcgan import conv_indices
-from engine.generators.progan import scale_count
 from engine.generators.errors import ModelError
 from engine.generators.formats import gan_zoo, nvidia, nvidia_stylegan3, rosinality, tensorflow
+from engine.generators.progan import scale_count
 from engine.generators.safe_pickle import UnsafePickleError, safe_load
 from engine.generators.stylegan2 import config_from_tensors, estimate_w_avg
 from engine.generators.stylegan3 import config_from_tensors as stylegan3_config

@@ -14,19 +14,18 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-
 from engine.frames import WALKS, FrameSource, Look, WalkSource, make_walk
 from engine.generators.base import Generator
 from engine.generators.catalog import DEFAULT_MODEL, latent_dim_of
 from engine.generators.ladder import exit_covering
 from engine.generators.loading import load_generator
+from engine.latent.steering import Steering
 from engine.loop.compositor import TextStyle
 from engine.render.settings import RenderSettings, WallError
 from engine.resources import bundled
 from engine.show import Show, ShowError, Timeline, load_show
 from engine.show.portraits import PortraitSequence
 from engine.show.schema import check_model_fits, model_near
-from engine.latent.steering import Steering
 from engine.steer.vectors import steering_for
 
 log = logging.getLogger(__name__)

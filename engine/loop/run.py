@@ -56,10 +56,10 @@ from engine.loop.show_loader import ShowLoader
 from engine.loop.show_state import PUSH_EXPECTED, ShowState
 from engine.loop.stats import FrameStats
 from engine.loop.waiting import when_ready
-from engine.outputs.followers import MARGIN, FollowerRelay
 from engine.outputs.base import Output, Outputs
 from engine.outputs.display import Display, HeadlessDisplay
 from engine.outputs.feedback import FeedbackOutput
+from engine.outputs.followers import MARGIN, FollowerRelay
 from engine.outputs.health import MISSED_SHARE, HealthOutput
 from engine.outputs.health_server import HealthServer
 from engine.outputs.notify import SystemdNotify

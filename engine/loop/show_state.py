@@ -74,7 +74,6 @@ URGENT_TICKS = 4  # frames of a change that must be ready for it to show at once
 MOVES_IN_TIME = (GoToCue, NextCue, NextFace, Pause, Seek, ShowLoaded, ScaleSpeed, SetTempo, TapTempo, Beat, LockTempo,
                  BeatsPerFace)
 GLIDE_CLOSE = {TRUNCATION: 2e-3, ROTATE: 0.05, TRANSLATE_X: 1e-3, TRANSLATE_Y: 1e-3}  # a glide's last step
-
 DRIVES_KEPT = 4.0  # seconds of the music's pace remembered: keyframes are made ahead for its fastest
 PUSH_EXPECTED = 5.0  # while music plays, keyframes are made ahead for a push of at least this (the first kick)
 
