@@ -281,8 +281,7 @@ class Timeline:
         s: LoopCue = cue.settings  # type: ignore[assignment]
         if where.cue in self._w_loops:  # a closed C2 spline in W through LOOP_KEYS of the loop's faces
             return self._mapped(*self._w_loops[where.cue].at(loop_phase(u, s.period) * LOOP_KEYS))
-        kind = GreatCircleLoop if s.shape == "circle" else NoiseLoop
-        return self._face(kind(self._seed(s.seed), self.dim, s.period, s.radius)(u))
+        return self._face(_loop_path(s, self.dim, self._seed(s.seed))(u))
 
     def _wander(self, where: Position, cue: Cue, u: float) -> FrameSpec:
         s: WanderCue = cue.settings  # type: ignore[assignment]
@@ -356,10 +355,15 @@ def _spline(settings: MorphCue, dim: int) -> SphericalSpline | MappedSpline:
     return SphericalSpline(np.stack(keys), periodic=settings.loop)
 
 
+def _loop_path(settings: LoopCue, dim: int, seed: int) -> GreatCircleLoop | NoiseLoop:
+    """A loop cue's path in z."""
+    kind = GreatCircleLoop if settings.shape == "circle" else NoiseLoop
+    return kind(seed, dim, settings.period, settings.radius)
+
+
 def _loop_keys(settings: LoopCue, dim: int, seed: int) -> MappedSpline:
     """A loop in W: the faces of its z loop at LOOP_KEYS even points, closed in W."""
-    kind = GreatCircleLoop if settings.shape == "circle" else NoiseLoop
-    path = kind(seed, dim, settings.period, settings.radius)
+    path = _loop_path(settings, dim, seed)
     return MappedSpline.through(np.stack([path(k * settings.period / LOOP_KEYS) for k in range(LOOP_KEYS)]), True)
 
 
