@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 from dataclasses import dataclass
 
 TIME_ERROR = 5  # adjtimex's return value for an unsynchronised clock
@@ -32,17 +33,24 @@ class _Timex(ctypes.Structure):
 class ClockState:
     synchronised: bool
     estimated_error_ms: float  # the kernel's estimate of the clock's error
-    maximum_error_ms: float
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, found once: find_library runs ldconfig, not a thing to do every second."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
 
 
 def clock_state() -> ClockState | None:
     """The kernel's view of the clock, or None where it cannot be read."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        timex = _Timex()
-        state = libc.adjtimex(ctypes.byref(timex))
-    except (OSError, AttributeError):
+    libc = _libc()
+    if libc is None or not hasattr(libc, "adjtimex"):
         return None
+    timex = _Timex()
+    state = libc.adjtimex(ctypes.byref(timex))
     if state < 0:
         return None
-    return ClockState(state != TIME_ERROR, timex.esterror / 1000.0, timex.maxerror / 1000.0)
+    return ClockState(state != TIME_ERROR, timex.esterror / 1000.0)

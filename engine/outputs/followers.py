@@ -1,13 +1,14 @@
 """``play --followers HOST:PORT[,...]``: the leader of a video wall sends what it is told on.
 
-Every command the leader takes from its controllers (OSC, keys, MIDI, Link) that is part of the
-show goes to each follower as one OSC bundle time-tagged ``margin`` seconds ahead on the wall
-clock, and the leader applies it itself at that same moment (engine.loop.intake). Followers are
-plain players listening for OSC, which already apply a timed bundle at the first frame at or
-after its tag, so seeks, portrait changes, fades and pauses land at the same wall time on every
-screen, and the shared clock (NTP, PTP) keeps show time the same there. UDP: a follower that is
-down misses what was sent meanwhile and joins where the clock says when it comes back; a name
-that does not resolve is one line, and the show goes on without it.
+Every command the leader takes from its controllers (OSC, keys, MIDI, Link, its music) that is
+part of the show goes to each follower as one OSC bundle time-tagged ``margin`` seconds ahead on
+the wall clock, and the leader applies it itself at that same moment (engine.loop.intake).
+Followers are plain players listening for OSC, which already apply a timed bundle at the first
+frame at or after its tag, so seeks, portrait changes, fades and pauses land at the same wall
+time on every screen; the shared clock (NTP, PTP) and the leader's ``/vernissage/wall/sync``
+keep show time the same there. UDP: a follower that is down misses what was sent meanwhile and
+meets the leader's clock again when it comes back; a name that does not resolve is one line,
+and the show goes on without it.
 """
 
 from __future__ import annotations
