@@ -1,7 +1,6 @@
 """NDI out: the clean picture (no stats panel) published as an NDI source for a VJ's mixer.
 
-Read back like the recorder (a ring of GL buffers, each collected two frames after its copy, so
-the frame thread never waits on the GPU), then handed to a sender thread through a queue of two:
+Read back like the recorder (engine.outputs.readback: the frame thread never waits on the GPU), then handed to a sender thread through a queue of two:
 when the network or the receiver falls behind, frames are dropped and counted, never queued
 without end and never waited for. ``cyndilib`` (MIT) wraps the NDI runtime, which ships inside
 its wheel under the NDI SDK licence (``pip install "vernissage[ndi]"``).
@@ -19,10 +18,10 @@ import moderngl
 import numpy as np
 
 from engine.outputs.base import Output, ShownFrame
+from engine.outputs.readback import ReadbackRing
 from engine.status import Status
 
 log = logging.getLogger(__name__)
-RING = 3
 WAITING = 2  # frames waiting for the sender at most; more are dropped
 
 
@@ -52,26 +51,22 @@ class NdiOutput(Output):
             self._sender.open()
         except Exception as exc:  # noqa: BLE001 - the runtime's errors are its own
             raise NdiError(f"cannot publish NDI source {name!r} ({exc})") from None
-        self._buffers = [ctx.buffer(reserve=size[0] * size[1] * 4) for _ in range(RING)]
-        self._captured = self._pending = 0
+        self._ring: ReadbackRing | None = ReadbackRing(ctx, size[0] * size[1] * 4)
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=WAITING)
         self._thread = threading.Thread(target=self._send, name="ndi-sender", daemon=True)
         self._thread.start()
         log.info("NDI source %r: %dx%d at %g fps", name, size[0], size[1], float(fps))
 
     def capture(self, target: moderngl.Framebuffer, tick: int) -> None:
-        if self._buffers and (target.width, target.height) == self.size:
-            target.read_into(self._buffers[self._captured % RING], components=4, alignment=1)
-            self._captured += 1
-            self._pending += 1
-            if self._pending == RING:
-                self._hand_over()
+        if self._ring is not None and (target.width, target.height) == self.size:
+            target.read_into(self._ring.next_buffer(), components=4, alignment=1)
+            oldest = self._ring.copied()
+            if oldest is not None:
+                self._hand_over(oldest)
 
-    def _hand_over(self) -> None:
-        slot = (self._captured - self._pending) % RING
-        self._pending -= 1
+    def _hand_over(self, data: bytes) -> None:
         w, h = self.size
-        frame = np.frombuffer(self._buffers[slot].read(), np.uint8).reshape(h, w, 4)
+        frame = np.frombuffer(data, np.uint8).reshape(h, w, 4)
         try:
             self._queue.put_nowait(frame)
         except queue.Full:
@@ -95,7 +90,7 @@ class NdiOutput(Output):
         """Nothing: frames go out from capture, and the sender thread."""
 
     def close(self) -> None:
-        if not self._buffers:
+        if self._ring is None:
             return
         while True:  # make room for the end marker, whatever the sender is doing
             try:
@@ -107,9 +102,8 @@ class NdiOutput(Output):
                 except queue.Empty:
                     pass
         self._thread.join(5)
-        for buffer in self._buffers:
-            buffer.release()
-        self._buffers.clear()
+        self._ring.release()
+        self._ring = None
         self._sender.close()
         log.info("NDI source %r closed: %d frames sent, %d dropped (the network or receivers fell behind)",
                  self.name, self.sent, self.dropped)

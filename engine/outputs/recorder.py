@@ -1,8 +1,8 @@
 """Recording what is shown: asynchronous readback into a ring of GL buffers, a bounded queue
 to a writer thread, and a clean stop with one line when the writer cannot keep up.
 
-Frame k is read into buffer k % 3 and collected two frames later, so on a GPU the copy has
-finished by then and the render thread never waits on it. For H.264 on a GPU the picture is
+Frames are read back through a ring of GL buffers (engine.outputs.readback), so the render
+thread never waits on the copy. For H.264 on a GPU the picture is
 converted to yuv420p there first (engine.render.yuv), which halves what is read back and
 leaves the CPU to the encoder; on a software rasteriser that pass would cost more CPU (7 ms a
 720p frame on llvmpipe) than FFmpeg's SIMD conversion on the writer thread (3-4 ms), so RGB is
@@ -25,6 +25,7 @@ import numpy as np
 from engine.commands import Command, StartRecording, StopRecording, ToggleRecording
 from engine.memory import give_back_freed_memory
 from engine.outputs.base import Output, ShownFrame
+from engine.outputs.readback import ReadbackRing
 from engine.outputs.storage import make_room
 from engine.record.codecs import Delivery
 from engine.record.sinks import RecordError, open_sink
@@ -34,7 +35,6 @@ from engine.render.yuv import Yuv420Pass, supports_yuv420
 from engine.status import Status
 
 log = logging.getLogger(__name__)
-RING = 3
 
 
 class LiveRecorder:
@@ -63,8 +63,7 @@ class LiveRecorder:
         capacity = max(8, min(240, queue_bytes // frame_bytes))
         self._sink = sink
         self._writer = AsyncWriter(sink, capacity=capacity, prepare=self._prepare, quiet=exact)
-        self._buffers = [ctx.buffer(reserve=frame_bytes) for _ in range(RING)]
-        self._pending = 0  # frames read into the ring but not yet handed to the writer
+        self._ring = ReadbackRing(ctx, frame_bytes)
         self.stopped_because: str | None = None
         log.info("recording to %s", self.path)
 
@@ -83,23 +82,21 @@ class LiveRecorder:
         """Queue the frame now in ``fbo`` (call before drawing anything not to be recorded)."""
         if not self.active:
             return
-        slot = self.frames_captured % RING
+        buffer = self._ring.next_buffer()
         if self._yuv is not None:
-            self._yuv.convert(fbo).read_into(self._buffers[slot], components=4, alignment=1)
+            self._yuv.convert(fbo).read_into(buffer, components=4, alignment=1)
             fbo.use()  # whatever is drawn next (the stats panel) goes on the picture again
         else:
-            fbo.read_into(self._buffers[slot], components=3, alignment=1)
+            fbo.read_into(buffer, components=3, alignment=1)
         self.frames_captured += 1
-        self._pending += 1
-        if self._pending == RING:
-            self._hand_over(block=self.exact)
+        oldest = self._ring.copied()
+        if oldest is not None:
+            self._hand_over(oldest, block=self.exact)
 
-    def _hand_over(self, block: bool) -> None:
-        slot = (self.frames_captured - self._pending) % RING
+    def _hand_over(self, data: bytes, block: bool) -> None:
         w, h = self.size
         shape = (h * 3 // 2, w) if self._yuv is not None else (h, w, 3)
-        frame = np.frombuffer(self._buffers[slot].read(), np.uint8).reshape(shape)
-        self._pending -= 1
+        frame = np.frombuffer(data, np.uint8).reshape(shape)
         if not self._writer.submit(frame, block=block) and self.stopped_because is None:
             self.stopped_because = self._writer.error or (
                 "the writer fell behind the display (the disk or the encoder is too slow for this size)")
@@ -108,12 +105,10 @@ class LiveRecorder:
 
     def stop(self) -> int:
         """Hand over the frames still in the ring, close the file; returns the frames written."""
-        while self._pending and self.active:
-            self._hand_over(block=True)
+        while self.active and (oldest := self._ring.oldest()) is not None:
+            self._hand_over(oldest, block=True)
         self._writer.close()
-        for buffer in self._buffers:
-            buffer.release()
-        self._buffers.clear()
+        self._ring.release()
         if self._yuv is not None:
             self._yuv.release()
             self._yuv = None
