@@ -176,6 +176,11 @@ def _followers(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(_host_port(part.strip()) for part in text.split(",") if part.strip())
 
 
+def _margin(text: str) -> float | None:
+    """'auto' (None: measured) or seconds."""
+    return None if text.strip().lower() == "auto" else _ranged(0.005, 5.0, "the margin")(text)
+
+
 def _host_port_or_port(text: str) -> tuple[str, int]:
     if ":" not in text:
         return "127.0.0.1", PORT(text)
@@ -288,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "unless --seconds or --frames say otherwise")
     render.add_argument("--reactivity", type=REACTIVITY, default=1.0,
                         help="how much the music moves the show, 0..2 (default 1; 0 off)")
+    farm = render.add_argument_group("render farm (pip install 'vernissage[farm]')")
+    farm.add_argument("--cluster", default=None, metavar="ADDRESS",
+                      help="render on the workers of the Dask scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 "
+                           "(each needs the same model installed)")
+    farm.add_argument("--chunk", type=_integer(1, 100_000, "the chunk"), default=None, metavar="FRAMES",
+                      help="frames a worker renders at a time (default 2 s of video, fewer for very large frames)")
     delivery = render.add_argument_group("delivery (video files)")
     delivery.add_argument("-c", "--codec", choices=CODECS, default=None,
                           help="h264, h265, prores (422 HQ), prores4444, ffv1 (default: by the suffix)")
@@ -317,8 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--followers", type=_followers, default=(), metavar="HOST:PORT[,...]",
                       help="lead a video wall: send every command on to these players' OSC ports, time-tagged "
                            "--follower-margin ahead, and apply it here at the same moment")
-    play.add_argument("--follower-margin", type=_ranged(0.005, 5.0, "the margin"), default=0.1, metavar="SECONDS",
-                      help="how far ahead the leader and its followers apply a command (default 0.1)")
+    play.add_argument("--follower-margin", type=_margin, default=0.1, metavar="SECONDS|auto",
+                      help="how far ahead the leader and its followers apply a command (default 0.1; auto: "
+                           "measured, the slowest follower's answer plus two frames)")
     play.add_argument("--keyframes", type=_rate, default=None,
                       help="generated frames per second of show time (default: the display rate if the "
                            "generator keeps up, else a fraction of it, blended in between, adapting as it runs)")
@@ -353,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a show script without rendering")
     check.add_argument("show", type=Path)
+    check.add_argument("--wall", type=_wall, default=None, metavar="COLSxROWS",
+                       help="the video wall it will play on: every cue's tile must be on it")
 
     preview = sub.add_parser("preview", help="a show's portraits as a numbered contact sheet (for a curator)")
     preview.add_argument("show", type=Path)
@@ -509,6 +523,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     from engine.record.codecs import Delivery
 
     delivery = Delivery(args.codec, args.crf, args.preset, args.bitrate)
+    if args.chunk is not None and args.cluster is None:
+        log.error("--chunk is for a farm render: give --cluster too")
+        return 2
+    if args.replay is not None and args.cluster is not None:
+        log.error("--cluster renders shows; render a replay on one machine (its log is one performance)")
+        return 2
     if args.replay is not None:
         delivery = Delivery(args.codec, args.crf, args.preset, args.bitrate, args.audio)
         summary = run.replay(args.replay, args.output, args.size, progress=not args.no_progress, delivery=delivery)
@@ -534,8 +554,15 @@ def cmd_render(args: argparse.Namespace) -> int:
         if program.length is not None and length is None:
             log.warning("the show lasts %.0f s; rendering its first 10 s (give --seconds or --frames)", program.length)
         frames = max(1, round((length or 10.0) * program.fps))
-    report = run.render(program, args.output, frames, start=start, progress=not args.no_progress,
-                        delivery=delivery, audio=args.audio, reactivity=args.reactivity)
+    if args.cluster is not None:
+        from engine.farm.client import render_on_cluster
+
+        report = render_on_cluster(program, args.output, frames, args.cluster, start=start,
+                                   progress=not args.no_progress, delivery=delivery, audio=args.audio,
+                                   reactivity=args.reactivity, chunk=args.chunk)
+    else:
+        report = run.render(program, args.output, frames, start=start, progress=not args.no_progress,
+                            delivery=delivery, audio=args.audio, reactivity=args.reactivity)
     log.info("wrote %d frames to %s in %.1f s (%.1f frames/s)", report.frames, report.output,
              report.seconds, report.fps)
     return 0
@@ -653,14 +680,21 @@ def _writable(path: Path) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     from engine.generators.catalog import has_input_transform_of, has_w_space_of, latent_dim_of
     from engine.inputs.bindings import load_bindings
-    from engine.show.schema import check_model_fits, load_show, model_near
+    from engine.show.schema import check_model_fits, for_tile, load_show, model_near
 
     show = load_show(args.show, latent_dim=latent_dim_of)
     model = model_near(show.path.parent, show.settings.model)
     check_model_fits(show, has_w_space_of(model), has_input_transform_of(model))
     load_bindings(args.show)  # play reads the show's [[binding]] tables too
-    length = f"{show.duration:g} s" if math.isfinite(show.duration) else "endless"
-    print(f"{args.show}: ok ({len(show.cues)} cues, {length}{', loops' if show.settings.loop else ''})")
+    tiles = sorted({cue.tile for cue in show.cues if cue.tile is not None})
+    if args.wall is not None:
+        for column in range(args.wall[0]):
+            for row in range(args.wall[1]):
+                for_tile(show, (column, row), args.wall)  # a tile off the wall, or a screen with nothing to play
+    length = sum(c.total for c in show.cues if c.tile in (None, tiles[0])) if tiles else show.duration
+    length_text = f"{length:g} s" if math.isfinite(length) else "endless"
+    screens = f", cues of their own for {len(tiles)} screens" if tiles else ""
+    print(f"{args.show}: ok ({len(show.cues)} cues, {length_text}{', loops' if show.settings.loop else ''}{screens})")
     if show.schedule is not None:
         print(f"  {_opening_now(show.schedule)}")
     return 0
@@ -897,7 +931,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
                          ("engine.latent.directions", "DirectionsError"), ("engine.train.trainer", "TrainError"),
                          ("engine.train.data", "DataError"),
                          ("engine.loop.frame_loop", "GenerationError"), ("engine.generators.device", "DeviceError"),
-                         ("engine.service", "ServiceError"), ("engine.render.settings", "WallError")):
+                         ("engine.service", "ServiceError"), ("engine.render.settings", "WallError"),
+                         ("engine.farm.errors", "FarmError")):
         loaded = sys.modules.get(module)  # only what the command imported can have been raised
         if loaded is not None:
             known.append(getattr(loaded, name))

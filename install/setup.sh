@@ -51,7 +51,7 @@ else
     echo "no NVIDIA driver, PyTorch's CPU index unreachable: installing torch==2.13.0 from the configured indexes"
     "$PY" -m pip install -q "torch==2.13.0"
 fi
-"$PY" -m pip install -q -e ".[test,ndi]"  # ndi: play --ndi (and its test, with a real receiver)
+"$PY" -m pip install -q -e ".[test,ndi,farm]"  # ndi: play --ndi (and its test, with a real receiver); farm: render --cluster
 "$PY" -c "import engine, torch, moderngl, av; print('vernissage installed; torch', torch.__version__)"
 if [ "$PY" != python3 ]; then
     $SUDO ln -sfn "$PWD/.venv/bin/vernissage" /usr/local/bin/vernissage

@@ -56,6 +56,17 @@ def write_corpus(folder: Path) -> list[tuple[Path, int, str]]:
         "not_utf8": (b"\xff\xfe[show]\n", 1, "cannot read show file"),
         "huge_file": ("# " + "x" * (2 << 20) + "\n" + HOLD, 1, "over 1 MB"),
         "anchor_garbage": ('[show]\nanchor = "yesterday"\n' + HOLD, 2, "'anchor' must be an ISO date-time"),
+        "tile_string": (HOLD + 'tile = "1,0"\n', 4, "'tile' must be a list"),
+        "tile_negative": (HOLD + "tile = [-1, 0]\n", 4, "'tile' must be [column, row]"),
+        "tile_huge": (HOLD + "tile = [0, 9223372036854775807]\n", 4, "'tile' must be [column, row]"),
+        "tile_nan": (HOLD + "tile = [nan, 0]\n", 4, "'tile' must be [column, row]"),
+        "tile_nested": (HOLD + "tile = [[0, 0]]\n", 4, "'tile' must be [column, row]"),
+        "tile_empty": (HOLD + "tile = []\n", 4, "'tile' must be [column, row]"),
+        "tile_bool": (HOLD + "tile = [true, 0]\n", 4, "'tile' must be [column, row]"),
+        "tiles_unequal": (HOLD + "tile = [0, 0]\n" + HOLD + "tile = [1, 0]\n" + HOLD + "tile = [1, 0]\n", 9,
+                          "every screen's cues must last alike"),
+        "tile_endless_first": ('[[cue]]\nkind = "wander"\ntile = [0, 0]\n' + HOLD + "tile = [0, 0]\n", 1,
+                               "endless 'wander' cue can only be the last cue of tile 0,0"),
     }
     written = []
     for name, (body, line, message) in cases.items():

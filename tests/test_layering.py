@@ -3,7 +3,8 @@ in a circle. Every import counts, at module level or inside a function.
 
     latent, audio <- generators <- frames <- show <- render, record <- inputs, outputs <- loop <- bench <- cli
     (steer, directions and vectors, sits on show, generators and render, under loop; curation, a
-    show's faces on a contact sheet, on steer, under cli)
+    show's faces on a contact sheet, on steer, under cli; farm, a render over a Dask cluster, on loop,
+    under cli)
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ ALLOWED: dict[str, set[str]] = {
     "train": BASE | {"generators", "render"},  # training a model, and measuring its spectrum
     "bench": BASE | {"latent", "audio", "generators", "frames", "show", "render", "record", "inputs", "outputs",
                      "loop"},
-    "cli": BASE | {"audio", "curation", "steer", "train", "latent", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"},
+    "farm": BASE | {"generators", "show", "record", "inputs", "loop"},  # a render split over a Dask cluster
+    "cli": BASE | {"farm", "audio", "curation", "steer", "train", "latent", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench"},
 }
 PACKAGES = {"latent", "audio", "generators", "show", "render", "record", "inputs", "outputs", "loop", "bench",
-            "curation", "steer", "train"}
+            "curation", "steer", "train", "farm"}
 
 
 def _module_name(path: Path) -> str:

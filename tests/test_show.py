@@ -371,3 +371,65 @@ def test_style_mixing_changes_only_what_the_fine_layers_draw(tmp_path):
     other = Timeline(load_show(write(tmp_path, base.replace("seed = 1", "seed = 9"), "c.toml")), generator.z_dim)
     a, b, c = (generate_images(generator, [tl(1.0)])[0][0].astype(int) for tl in (plain, mixed, other))
     assert 0 < np.abs(a - b).mean() < np.abs(a - c).mean()
+
+
+TRIPTYCH = """
+[show]
+seed = 5
+[[cue]]
+kind = "hold"
+seed = {a}
+duration = 2
+tile = [0, 0]
+[[cue]]
+kind = "hold"
+seed = {b}
+duration = 2
+tile = [1, 0]
+[[cue]]
+kind = "hold"
+seed = {c}
+duration = 1
+tile = [2, 0]
+[[cue]]
+kind = "fade"
+duration = 1
+tile = [2, 0]
+"""
+
+
+def test_each_screen_of_a_wall_plays_its_own_cues_laid_out_on_itself(tmp_path):
+    from PIL import Image
+
+    from engine.cli import main
+
+    show = write(tmp_path, TRIPTYCH.format(a=11, b=22, c=33))
+    common = ["--size", "48x64", "--frames", "1", "--no-progress", "--wall", "3x1", "--bezel", "10"]
+    tiles = []
+    for column in range(3):
+        out = tmp_path / f"tile{column}"
+        assert main(["render", str(show), *common, "--tile", f"{column},0", "-o", str(out)]) == 0
+        tiles.append(np.asarray(Image.open(out / "000000.png")).astype(int))
+    for column, seed in enumerate((11, 22, 33)):  # each is its face alone on one screen, not a third of a canvas
+        alone = write(tmp_path, f'[show]\nseed = 5\n[[cue]]\nkind = "hold"\nseed = {seed}\nduration = 2\n', f"alone{seed}.toml")
+        assert main(["render", str(alone), "--size", "48x64", "--frames", "1", "--no-progress",
+                     "-o", str(tmp_path / f"alone{seed}")]) == 0
+        assert np.array_equal(tiles[column], np.asarray(Image.open(tmp_path / f"alone{seed}" / "000000.png")).astype(int))
+    assert min(np.abs(tiles[i] - tiles[j]).mean() for i, j in ((0, 1), (1, 2), (0, 2))) > 5
+
+
+def test_a_cue_for_a_screen_the_wall_lacks_is_refused_at_its_line(tmp_path, caplog):
+    from engine.cli import main
+
+    show = write(tmp_path, TRIPTYCH.format(a=1, b=2, c=3))
+    assert main(["check", str(show), "--wall", "3x1"]) == 0
+    assert main(["check", str(show), "--wall", "2x1"]) == 1
+    assert f"{show}:13: tile 2,0 is outside a 2x1 wall (columns 0-1, rows 0-0)" in caplog.text
+    caplog.clear()
+    assert main(["render", str(show), "--size", "32x32", "--frames", "1", "--no-progress", "--wall", "2x1",
+                 "--tile", "0,0", "-o", str(tmp_path / "out")]) == 1
+    assert f"{show}:13: tile 2,0 is outside" in caplog.text
+    only_tiles = write(tmp_path, '[[cue]]\nkind = "hold"\nduration = 1\ntile = [1, 0]\n', "one.toml")
+    caplog.clear()
+    assert main(["check", str(only_tiles), "--wall", "2x1"]) == 1
+    assert "no cues for tile 0,0" in caplog.text

@@ -125,3 +125,48 @@ def test_a_leader_and_a_follower_land_commands_together_and_a_restarted_follower
     heard = [entry for entry in logged if "audio" in entry]
     assert len(heard) > 30 and max(entry["drive"] for entry in heard) > 1.2  # the leader's music, frame by frame
     assert json.loads((tmp_path / "leader.json").read_text())["frames"] > 30
+
+
+def _answering(delay: float) -> tuple[int, socket.socket]:
+    """A stand-in follower on loopback: answers every datagram with a status message after ``delay``."""
+    import threading
+
+    from engine.inputs.osc_client import datagram
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+
+    def answer() -> None:
+        while True:
+            try:
+                data, sender = sock.recvfrom(65536)
+            except OSError:
+                return
+            assert parse(data)[0].address == "/vernissage/status"
+            time.sleep(delay)
+            sock.sendto(datagram("/vernissage/status", ["cue", 1.0]), sender)
+
+    threading.Thread(target=answer, daemon=True).start()
+    return sock.getsockname()[1], sock
+
+
+def test_a_measured_margin_is_the_slowest_followers_answer_plus_two_frames(monkeypatch, caplog):
+    import engine.outputs.followers as followers
+
+    monkeypatch.setattr(followers, "PROBE_SPACING", 0.1)  # the suite's time: a stand-in answers every query
+    monkeypatch.setattr(followers, "PROBE_PATIENCE", 0.25)
+    monkeypatch.setattr(followers, "PROBES", 3)
+    quick, quick_socket = _answering(0.02)
+    slow, slow_socket = _answering(0.09)
+    dead = free_udp_port()
+    try:
+        relay = FollowerRelay((("127.0.0.1", quick), ("127.0.0.1", slow), ("127.0.0.1", dead)), margin=0.1)
+        relay.measure_margin(fps=50.0).join(30)
+        assert 0.09 + 0.04 <= relay.margin < 0.09 + 0.04 + 0.06  # the slow one's answer, two 20-ms frames
+        assert f"127.0.0.1:{dead} never answered /vernissage/status" in caplog.text
+        nobody = FollowerRelay((("127.0.0.1", dead),), margin=0.1)
+        nobody.measure_margin(fps=50.0).join(30)
+        assert nobody.margin == 0.1 and "no follower answered; commands go 100 ms ahead" in caplog.text
+    finally:
+        quick_socket.close()
+        slow_socket.close()

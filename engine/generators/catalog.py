@@ -6,6 +6,7 @@ size each takes, and must answer at once; building a network is engine.generator
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -118,3 +119,22 @@ def latent_dim_of(model: str | Path) -> int | None:
             raise LookupError(exc.problem) from None
         reason = exc.problem if exc.problem != f"no such model file or name (available: {names})" else ""
         raise LookupError(f"unknown model '{model}' ({reason or 'available: ' + names})") from None
+
+
+def model_identity(path_or_name: str | Path) -> tuple[str, str]:
+    """(name, sha256 of the weights) of a model: what two machines compare before they render
+    parts of one work (a render farm). ModelError if there is no such model."""
+    where = resolve_model(path_or_name)
+    if where.is_dir():
+        card = ModelCard.read(where / CARD_FILE)
+        name, weights = card.name, where / card.weights
+    else:
+        name, weights = where.stem, where
+    digest = hashlib.sha256()
+    try:
+        with weights.open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise ModelError(weights, f"cannot read the weights ({exc.strerror or exc})") from None
+    return name, digest.hexdigest()

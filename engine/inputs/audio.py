@@ -10,11 +10,13 @@ the fader command that feature drives when its value moved.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from fractions import Fraction
+from pathlib import Path
 
 from engine.audio.analysis import Analyzer, AudioFeatures
 from engine.audio.reactivity import Reactivity
-from engine.audio.sources import AudioSource
+from engine.audio.sources import AudioSource, FileAudio
 from engine.commands import AudioFrame, Command
 from engine.inputs.bindings import AUDIO, Binding
 
@@ -63,3 +65,31 @@ class AudioInput:
 
     def close(self) -> None:
         self.source.close()
+
+
+class HeardAudio:
+    """What a track made each frame, worked out once and handed out by tick.
+
+    A render farm's chunks start inside the show, but the analysis is a running one (envelopes,
+    onsets, the tempo carry from frame to frame): the client hears the whole track once
+    (:func:`hear_track`) and every chunk gets these commands, so a chunk hears what a local
+    render heard at the same frames.
+    """
+
+    def __init__(self, by_tick: Sequence[Sequence[Command]]) -> None:
+        self.by_tick = tuple(tuple(commands) for commands in by_tick)
+
+    def commands(self, tick: int) -> list[Command]:
+        return list(self.by_tick[tick]) if 0 <= tick < len(self.by_tick) else []
+
+    def close(self) -> None:
+        """Nothing to close: the track was read on the client."""
+
+
+def hear_track(track: Path, fps: Fraction, reactivity: float, bindings: Sequence[Binding], frames: int) -> HeardAudio:
+    """The commands ``track`` gives at each of the first ``frames`` frames, as a render hears it."""
+    heard = AudioInput(FileAudio(track), fps, reactivity, bindings)
+    try:
+        return HeardAudio([heard.commands(tick) for tick in range(frames)])
+    finally:
+        heard.close()

@@ -140,6 +140,8 @@ class FrameLoop:
         """Live, warm up before the clock starts so the first frames meet their deadlines
         (an exact run has no deadlines: it starts at once)."""
         p = self.parts
+        if p.pacer.first:
+            self._catch_up(p.pacer.first)
         p.runahead.start()
         if p.housekeeping is not None:
             p.housekeeping.start()
@@ -155,6 +157,16 @@ class FrameLoop:
         self._next_second = self._next_log = time.perf_counter()
         if self.seconds is not None:
             self._ends_at = self._next_second + self.seconds
+
+    def _catch_up(self, first: int) -> None:
+        """An exact run that starts at tick ``first`` (a render farm's chunk): the show's state
+        there is what every command before it made (the music's pace moves the clock), so
+        they are applied tick by tick, nothing drawn or generated, and the first frame drawn
+        equals that frame of a render from tick 0."""
+        p = self.parts
+        for tick in range(first):
+            p.intake.take(tick, p.pacer.deadline(tick))
+        p.runahead.advance(first)
 
     def _fetch(self, key: Key) -> np.ndarray | None:
         runahead = self.parts.runahead

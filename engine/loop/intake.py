@@ -22,10 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.commands import AudioFrame, Command, LoadShow, SetKeyframeRate, Slew, WallSync
-from engine.inputs.audio import AudioInput
-from engine.inputs.link import LinkInput
-from engine.inputs.midi import MidiInput
 from engine.inputs.addresses import ControlError
+from engine.inputs.base import CommandSource
 from engine.inputs.keys import key_commands
 from engine.inputs.osc_server import OscServer
 from engine.inputs.performance_log import LoggedCommand, PerformanceLog, RecordedPerformance
@@ -56,9 +54,9 @@ class CommandIntake:
         replay: a recorded performance to apply at its ticks (render --replay).
         record: where applied commands are logged (play --performance-log).
         loader: reads /vernissage/show/load files (off the frame thread live, at once in replays).
-        audio: what the music does, frame by frame (play --audio, render --audio).
-        midi: a MIDI controller's messages since the last frame (play --midi).
-        link: the tempo and beats of an Ableton Link session (play --link).
+        sources: asked in turn at each frame: the music (play --audio, render --audio; a farm's
+            chunk: what the client heard), a MIDI controller (play --midi), an Ableton Link
+            session (play --link).
         relay: a video wall's followers (play --followers): what the controllers ask is sent on
             time-tagged ``relay.margin`` ahead and applied here at that same moment.
     """
@@ -66,15 +64,12 @@ class CommandIntake:
     def __init__(self, state: ShowState, routes: dict[type, Route] | None = None, server: OscServer | None = None,
                  keys: Callable[[], list[str]] = list, replay: RecordedPerformance | None = None,
                  record: PerformanceLog | None = None, loader: ShowLoader | None = None,
-                 audio: AudioInput | None = None, midi: MidiInput | None = None,
-                 link: LinkInput | None = None, relay: FollowerRelay | None = None) -> None:
+                 sources: tuple[CommandSource, ...] = (), relay: FollowerRelay | None = None) -> None:
         self.state = state
         self.relay = relay
         self._held: list[tuple[float, Command, float | None]] = []  # (due, command, received): sent on, applied then
         self._next_sync = 0.0
-        self.audio = audio
-        self.midi = midi
-        self.link = link
+        self.sources = sources
         self.server = server
         self.record = record
         self.loader = loader
@@ -113,13 +108,9 @@ class CommandIntake:
             except queue.Empty:
                 break
             self._apply(tick, command)
-        if self.audio is not None:
-            for command in self.audio.commands(tick):
+        for source in self.sources:
+            for command in source.commands(tick):
                 self._take_live(tick, command, relayed)
-        for source in (self.midi, self.link):
-            if source is not None:
-                for command in source.commands(tick):
-                    self._take_live(tick, command, relayed)
         if self.relay is not None:
             self.relay.send(relayed, time.time() + self.relay.margin)
             self._apply_held(tick, shown_at)

@@ -65,6 +65,7 @@ class Presented:
 
 class Pacer(Protocol):
     tick: int  # the next tick to draw
+    first: int  # the first tick drawn (0 but for a render farm's chunk)
     cadence: int  # refreshes each frame is shown for
 
     def start(self) -> None: ...
@@ -90,15 +91,17 @@ class ExactPacer:
 
     cadence = 1
 
-    def __init__(self, fps: float, now: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, fps: float, now: Callable[[], float] = time.perf_counter, first: int = 0) -> None:
+        """``first``: the first tick drawn (a render farm's chunk starts inside the show)."""
         self.fps = fps
-        self.tick = 0
+        self.first = first
+        self.tick = first
         self._now = now
         self._last = 0.0
 
     def start(self) -> None:
         self._last = self._now()
-        self.tick = 0
+        self.tick = self.first
 
     def wait_to_draw(self) -> int:
         return self.tick
@@ -121,6 +124,8 @@ class ExactPacer:
 
 class DisplayPacer:
     """Live: ticks from the display's refreshes (vsync) or the monotonic clock."""
+
+    first = 0
 
     def __init__(self, fps: float, vsync: bool, now: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep, late_latch: bool = True) -> None:

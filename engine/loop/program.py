@@ -25,7 +25,7 @@ from engine.render.settings import RenderSettings, WallError
 from engine.resources import bundled
 from engine.show import Show, ShowError, Timeline, load_show
 from engine.show.portraits import PortraitSequence
-from engine.show.schema import check_model_fits, model_near
+from engine.show.schema import check_model_fits, for_tile, model_near, tiled
 from engine.steer.vectors import steering_for
 
 log = logging.getLogger(__name__)
@@ -100,13 +100,20 @@ class Program:
     def dim(self) -> int:
         return self.generator.z_dim
 
+
     def timeline(self, show: Show, portraits: PortraitSequence | None = None,
                  owner: Callable[[Callable[[Generator], Steering]], Steering] | None = None) -> Timeline:
         """``show`` as this program plays it: its steering axes made for this generator (a
         reloaded or loaded show's own vectors and directions files). ``owner`` runs what needs
         the model on the thread that owns it (engine.loop.runahead.RunAhead.errand) once the
         show runs; before that, here."""
-        return show_timeline(show, self.generator, portraits, owner)
+        return show_timeline(own_cues(self.spec, show), self.generator, portraits, owner)
+
+
+def own_cues(spec: ProgramSpec, show: Show) -> Show:
+    """``show`` with the cues this screen plays (a wall's tile cues: its own and the shared ones)."""
+    columns, rows, column, row, _ = spec.wall or (1, 1, 0, 0, 0)
+    return for_tile(show, (column, row), (columns, rows))
 
 
 def load_checked_show(path: str | Path) -> Show:
@@ -126,14 +133,18 @@ def show_timeline(show: Show, generator: Generator, portraits: PortraitSequence 
         raise ShowError(show.path, 1, str(exc)) from None
 
 
+def model_asked(spec: ProgramSpec, show: Show | None) -> str:
+    """The model ``spec`` plays: the command line's, else the show's (beside it first), else the default."""
+    return spec.model or (model_near(show.path.parent, show.settings.model) if show else DEFAULT_MODEL)
+
+
 def resolve(spec: ProgramSpec) -> Program:
     """The source, generator and output settings that ``spec`` asks for."""
     if spec.walk and spec.show:
         raise ShowError(spec.show, 1, "give a show or --walk, not both")
     show = None if spec.walk else load_checked_show(spec.show or DEFAULT_SHOW)
     base = show.settings if show else None
-    model = spec.model or (model_near(show.path.parent, show.settings.model) if show else DEFAULT_MODEL)
-    generator = load_generator(model, device=spec.device)
+    generator = load_generator(model_asked(spec, show), device=spec.device)
     if spec.detail and len(generator.resolutions) > 1:  # --detail picks the exit too (generators.ladder)
         generator.use_resolution(exit_covering(generator.resolutions, spec.detail))
     log.info("model %s on %s", generator.card.name, generator.describe())
@@ -141,6 +152,8 @@ def resolve(spec: ProgramSpec) -> Program:
     width, height = spec.size or (base.size if base else (1920, 1080))
     fit = spec.fit or (base.fit if base else "contain")
     columns, rows, column, row, bezel = spec.wall or (1, 1, 0, 0, 0)
+    if show is not None and tiled(show):  # each screen plays cues of its own, laid out on itself
+        columns, rows, column, row, bezel = 1, 1, 0, 0, 0
     try:
         settings = RenderSettings(width, height, fit=fit, filter=spec.filter, detail=spec.detail,  # type: ignore[arg-type]
                                   wall=(columns, rows), tile=(column, row), bezel=bezel)
@@ -159,7 +172,7 @@ def resolve(spec: ProgramSpec) -> Program:
         return replace(loaded, settings=replace(loaded.settings, **overrides), look=replace(loaded.look, **look_flags))
 
     show = adjust(show)
-    timeline = show_timeline(show, generator)
+    timeline = show_timeline(own_cues(spec, show), generator)
     length = timeline.period or (timeline.duration if math.isfinite(timeline.duration) else None)
     return Program(spec, timeline, generator, fps, settings, TextStyle(show.caption), length, show, adjust)
 

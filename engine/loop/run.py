@@ -22,13 +22,11 @@ from typing import Any
 
 import torch
 
-from engine.audio.sources import AudioError, FileAudio, open_source
+from engine.audio.sources import AudioError, FileAudio
 from engine.commands import ShowLoaded
 from engine.frames import FrameSource
 from engine.generators.errors import ModelError
-from engine.inputs.audio import AudioInput
-from engine.inputs.link import LinkError, LinkInput
-from engine.inputs.midi import MidiError, MidiInput
+from engine.inputs.audio import AudioInput, HeardAudio
 from engine.inputs.bindings import Binding, BindingError, load_bindings
 from engine.inputs.osc_server import OscServer
 from engine.inputs.performance_log import (
@@ -39,7 +37,7 @@ from engine.inputs.performance_log import (
     rate_text,
     read_performance,
 )
-from engine.loop import process
+from engine.loop import plugins, process
 from engine.loop.clock import ShowClock
 from engine.loop.compositor import Compositor
 from engine.loop.frame_loop import FrameLoop, LoopParts
@@ -49,7 +47,9 @@ from engine.generators.ladder import exit_covering, exit_keeping_up, shown_pixel
 from engine.generators.speed import seconds_per_frame
 from engine.loop.keyframes import KeyframeRatePolicy, starting_rate
 from engine.loop.opening import OpeningHours
+from engine.loop.options import ControlOptions, PlayOptions
 from engine.loop.pacing import DisplayPacer, ExactPacer
+from engine.loop.plugins import Setup
 from engine.loop.program import Program, ProgramSpec, load_checked_show, resolve
 from engine.loop.runahead import RunAhead
 from engine.loop.show_loader import ShowLoader
@@ -60,12 +60,11 @@ from engine.outputs.base import Output, Outputs
 from engine.outputs.display import Display, HeadlessDisplay
 from engine.outputs.feedback import FeedbackOutput
 from engine.outputs.followers import MARGIN, FollowerRelay
-from engine.outputs.health import MISSED_SHARE, HealthOutput
+from engine.outputs.health import HealthOutput
 from engine.outputs.health_server import HealthServer
 from engine.outputs.notify import SystemdNotify
 from engine.outputs.progress import ProgressOutput
 from engine.outputs.recorder import RecorderOutput
-from engine.outputs.ndi import NdiError, NdiOutput
 from engine.outputs.preview import TerminalPreview
 from engine.outputs.snapshots import SnapshotOutput
 from engine.outputs.stats_panel import StatsPanelOutput, stats_lines
@@ -81,47 +80,6 @@ from engine.stopping import STOPPED_EARLY, signals_restored
 log = logging.getLogger(__name__)
 LOOKAHEAD_SECONDS = 0.5
 FADE_OUT = 0.5  # seconds to black when the show is stopped (SIGTERM, Ctrl-C)
-
-
-@dataclass(frozen=True)
-class PlayOptions:
-    """How ``vernissage play`` runs."""
-
-    fps: Fraction | None = None  # None: the display's refresh rate, else 60
-    start: float | None = None  # None: the anchor's wall-clock time, else the registry's, else 0
-    duration: float | None = None
-    record: Path | None = None
-    stats: bool = False
-    stats_json: Path | None = None
-    keyframes: Fraction | None = None  # None: chosen by the generator's measured speed, then adapted
-    snapshots: Path = Path("snapshots")
-    recordings: Path = Path("recordings")
-    health: tuple[str, int] | None = None  # serve /health and /metrics here
-    missed_share_limit: float = MISSED_SHARE  # missed refreshes over a minute above which health is degraded
-    recordings_max_bytes: int | None = None  # cap on the recordings folder
-    audio: str | None = None  # react to a sound card ("" the default one, a name or index) or a file
-    reactivity: float = 1.0
-    midi: str | None = None  # listen to a MIDI controller ("" the first port, or a port's name)
-    midi_learn: bool = False  # name each unbound MIDI control in the log with its binding line
-    ndi: str | None = None  # publish the clean picture as an NDI source of this name
-    link: bool = False  # follow the tempo and beats of an Ableton Link session
-    preview: bool = False  # the operator's preview and stats in the terminal, none on the display
-    followers: tuple[tuple[str, int], ...] = ()  # a video wall's leader: send what it is told on to these
-    follower_margin: float = MARGIN  # seconds ahead the leader and its followers apply it
-
-
-@dataclass(frozen=True)
-class ControlOptions:
-    """Live control: OSC, bindings, the shows folder, the performance log."""
-
-    osc: int | None = None
-    host: str = "127.0.0.1"
-    allow: tuple[str, ...] = ()
-    feedback: tuple[tuple[str, int], ...] = ()
-    learn: bool = False
-    bindings: Path | None = None
-    shows: Path | None = None
-    performance_log: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -270,23 +228,9 @@ class LiveRun:
         log.info("generator makes %.1f faces/s; keyframes at %g/s of show time%s", build.runahead.network_rate(),
                  float(rate), "" if rate >= fps else " (blended in between)")
         bindings = _bindings(program, control)
-        self.audio = None
-        if options.audio is not None:  # a file loops with the show; a sound card is heard as it comes
-            self.audio = AudioInput(open_source(options.audio, loop=True), fps, options.reactivity, bindings)
-        self.midi = None
-        if options.midi is not None:  # a port that is not there is one line; the show plays on without it
-            self.midi = MidiInput(bindings, options.midi_learn)
-            try:
-                self.midi.open(options.midi or None)
-            except MidiError as exc:
-                log.error("MIDI: %s; playing without MIDI", exc)
-                self.midi = None
-        self.link = None
-        if options.link:  # Link missing is one line; the show keeps its own tempo
-            try:
-                self.link = LinkInput()
-            except LinkError as exc:
-                log.error("%s; playing without Link", exc)
+        setup = Setup(options, display, fps, tuple(bindings))
+        self.inputs = plugins.build(plugins.INPUTS, setup)
+        heard = self.inputs.get("audio")
         self.server = None
         if control.osc is not None:
             self.server = OscServer(control.host, control.osc, control.allow, bindings, control.feedback,
@@ -297,22 +241,22 @@ class LiveRun:
                                             "size": list(display.size),
                                             "shows": str(control.shows) if control.shows else None,
                                             "torch_threads": torch.get_num_threads(),
-                                            "audio": self.audio.source.name if self.audio else None})
+                                            "audio": heard.source.name if isinstance(heard, AudioInput) else None})
         self.recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, options.recordings,
                                        options.record, max_bytes=options.recordings_max_bytes)
-        outputs: list[Output] = [self.recorder, SnapshotOutput(options.snapshots, display.size, display.flipped)]
-        if options.ndi:
-            try:
-                outputs.append(NdiOutput(display.ctx, options.ndi, fps, display.size, display.flipped))
-            except NdiError as exc:  # one line; the show goes on without NDI
-                log.error("%s", exc)
+        outputs: list[Output] = [self.recorder, SnapshotOutput(options.snapshots, display.size, display.flipped),
+                                 *plugins.build(plugins.OUTPUTS, setup).values()]
         self.health = HealthOutput(lambda: self.loop.facts(), missed_share_limit=options.missed_share_limit)
         self.notify = SystemdNotify(self.health)
         outputs += [self.health, self.notify]
         self.health_server = HealthServer(*options.health, self.health.current) if options.health else None
-        relay = FollowerRelay(options.followers, options.follower_margin) if options.followers else None
+        relay = None
+        if options.followers:
+            relay = FollowerRelay(options.followers, options.follower_margin or MARGIN)
+            if options.follower_margin is None:
+                relay.measure_margin(float(fps))
         self.intake = intake = CommandIntake(build.state, server=self.server, keys=display.keys, record=record,
-                                             audio=self.audio, midi=self.midi, link=self.link, relay=relay)
+                                             sources=tuple(self.inputs.values()), relay=relay)
         intake.loader = _show_loader(program, control.shows, intake, registry, build.runahead)
         housekeeping = None
         if program.show is not None:
@@ -365,12 +309,8 @@ class LiveRun:
         finally:
             if self.health_server is not None:
                 self.health_server.close()
-            if self.audio is not None:
-                self.audio.close()
-            if self.midi is not None:
-                self.midi.close()
-            if self.link is not None:
-                self.link.close()
+            for source in self.inputs.values():
+                source.close()
         summary = _summary(self.loop, self.build, self.recorder, self.intake)
         if self.options.stats_json:
             self.options.stats_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -418,31 +358,35 @@ def _performance_log(control: ControlOptions, header: dict[str, Any]) -> Perform
 
 def _exact(program: Program, display: Display, fps: Fraction, start: float, rate: Fraction, output: Path,
            frames: int, progress: bool, replay: RecordedPerformance | None = None, shows: Path | None = None,
-           delivery: Delivery = Delivery(), audio: AudioInput | None = None,
-           image_exit: int | None = None) -> tuple[FrameLoop, _Build, RecorderOutput, CommandIntake]:
-    """An exact loop (offline render, replay) that records every frame to ``output``; ``image_exit``:
-    the image exit the live run generated (a replay makes the same pictures)."""
+           delivery: Delivery = Delivery(), audio: AudioInput | HeardAudio | None = None,
+           image_exit: int | None = None, first: int = 0) -> tuple[FrameLoop, _Build, RecorderOutput, CommandIntake]:
+    """An exact loop (offline render, replay) that records ticks ``first`` to ``frames`` to
+    ``output``; ``image_exit``: the image exit the live run generated (a replay makes the same
+    pictures)."""
     build = _Build(program, display, fps, exact=True, image_exit=image_exit)
     build.make(program.source, start, rate, end=frames)
     recorder = RecorderOutput(display.ctx, fps, display.size, display.flipped, exact=True, delivery=delivery)
     recorder.start(output)
-    intake = CommandIntake(build.state, replay=replay, audio=audio)
+    intake = CommandIntake(build.state, replay=replay, sources=(audio,) if audio is not None else ())
     if replay is not None:
         intake.loader = _show_loader(program, shows, intake, None, build.runahead)
-    parts = LoopParts(display, ExactPacer(float(fps)), build.state, build.runahead, build.compositor,
-                      Outputs([recorder, ProgressOutput(frames, output.name, progress)]), intake, FrameStats(float(fps)),
-                      recorder=recorder)
+    parts = LoopParts(display, ExactPacer(float(fps), first=first), build.state, build.runahead, build.compositor,
+                      Outputs([recorder, ProgressOutput(frames - first, output.name, progress)]), intake,
+                      FrameStats(float(fps)), recorder=recorder)
     return FrameLoop(parts, frames, exact=True), build, recorder, intake
 
 
 def render(program: Program, output: Path, frames: int, start: float = 0.0, progress: bool = True,
-           delivery: Delivery = Delivery(), audio: Path | None = None, reactivity: float = 1.0) -> RenderReport:
+           delivery: Delivery = Delivery(), audio: Path | None = None, reactivity: float = 1.0,
+           first: int = 0, heard_audio: HeardAudio | None = None) -> RenderReport:
     """Render ``frames`` frames from show time ``start``: frame i is the show at start + i / fps,
     however long it takes. ``audio``: a track the show reacts to (frame i hears it up to i / fps)
-    and that is muxed beside the frames. Raises RecordError (one line, naming the partial file)
-    when writing fails, AudioError when the track cannot be read."""
+    and that is muxed beside the frames. ``first``: write frames ``first`` to ``frames`` only,
+    each equal to that frame of the whole render (a render farm's chunk, which hears
+    ``heard_audio``, the client's analysis, instead of a track). Raises RecordError (one line,
+    naming the partial file) when writing fails, AudioError when the track cannot be read."""
     began = time.perf_counter()
-    heard = None
+    heard: AudioInput | HeardAudio | None = heard_audio
     if audio is not None:
         bindings = load_bindings(program.show.path) if program.show is not None else []
         heard = AudioInput(FileAudio(audio), program.fps, reactivity, bindings)
@@ -451,7 +395,7 @@ def render(program: Program, output: Path, frames: int, start: float = 0.0, prog
     process.configure(program.generator.placement, live=False, software_gl=is_software(display.ctx))
     try:
         loop, _, recorder, _ = _exact(program, display, program.fps, start, program.fps, output, frames, progress,
-                                      delivery=delivery, audio=heard)
+                                      delivery=delivery, audio=heard, first=first)
         with signals_restored():
             _quit_on_signals(loop)
             loop.run()
@@ -460,9 +404,9 @@ def render(program: Program, output: Path, frames: int, start: float = 0.0, prog
         if heard is not None:
             heard.close()
     made = recorder.recordings[-1] if recorder.recordings else {"frames": 0, "stopped_because": "nothing written"}
-    if made["stopped_because"] or made["frames"] != frames:
+    if made["stopped_because"] or made["frames"] != frames - first:
         reason = str(made["stopped_because"] or "interrupted").removeprefix(f"{output}: ")
-        raise RecordError(f"{output}: incomplete, {made['frames']} of {frames} frames in the file ({reason})")
+        raise RecordError(f"{output}: incomplete, {made['frames']} of {frames - first} frames in the file ({reason})")
     return RenderReport(output, made["frames"], time.perf_counter() - began)
 
 

@@ -15,7 +15,7 @@ import math
 import re
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Union
 
@@ -248,6 +248,7 @@ class Cue:
     style: StyleMix | None = None
     steer: tuple[SteerValue, ...] = ()
     motion: Motion | None = None  # turned and shifted (StyleGAN3's input transform)
+    tile: tuple[int, int] | None = None  # played only by this screen (column, row) of a video wall
 
     @property
     def kind(self) -> str:
@@ -272,6 +273,7 @@ class Show:
     schedule: Schedule | None = None  # opening hours; None: always open
     vectors: tuple[Vector, ...] = ()
     directions: Mapping[str, Directions] = field(default_factory=dict)  # files steered by ("FILE.npz")
+    files: tuple[Path, ...] = ()  # what it read from its folder besides itself (a render farm ships them)
 
     @property
     def duration(self) -> float:
@@ -293,7 +295,8 @@ _LOOK_RANGES = {"exposure": (-10.0, 10.0), "contrast": (0.0, 10.0), "saturation"
 _CAPTION_KEYS = {"font": str, "size": int, "color": str, "position": str}
 _CUE_COMMON = {"kind": str, "name": str, "duration": Number, "transition": Number, "repeat": int,
                "style_seed": int, "style_from": int, "steer": dict, "rotate": (int, float, list),
-               "translate": list, "spin": Number}
+               "translate": list, "spin": Number, "tile": list}
+MAX_WALL_SIDE = 16  # screens a side of a video wall (engine.render.settings.MAX_WALL, which sits above shows)
 _VECTOR_KEYS = {"name": str, "plus": list, "minus": list}
 MAX_STEER = 10.0  # steering values within +-this (engine.latent.steering.MAX_VALUE)
 MAX_ROTATE = 36_000.0  # degrees either way: a hundred turns over a cue
@@ -366,6 +369,7 @@ class _Parser:
         self.path = path
         self.folder = path.resolve().parent
         self.map = SourceMap(text)
+        self.read: list[Path] = []  # files named by the show, inside its folder
 
     def fail(self, section: str, index: int, key: str | None, message: str) -> ShowError:
         return ShowError(self.path, self.map.line(section, index, key), message)
@@ -411,6 +415,7 @@ class _Parser:
             raise self.fail(section, index, key, f"{what} '{name}' must be a file inside the show's folder")
         if not path.is_file():
             raise self.fail(section, index, key, f"{what} '{name}' not found (relative to the show file)")
+        self.read.append(path)
         return path
 
 
@@ -480,11 +485,57 @@ def _build(p: _Parser, data: dict[str, Any], latent_dim: LatentDim | None) -> Sh
     for i, cue in enumerate(cues):
         for value in cue.steer:
             _steer_axis(p, value.axis, i, names, directions, dim)
-    for i, cue in enumerate(cues[:-1]):
-        if cue.duration == math.inf:
-            raise p.fail("cue", i, None, f"an endless '{cue.kind}' cue can only be the last cue; give it a duration")
+    _check_sequences(p, cues)
     schedule = _schedule(p, data["schedule"]) if "schedule" in data else None
-    return Show(p.path, settings, look, caption, cues, schedule, vectors, directions)
+    return Show(p.path, settings, look, caption, cues, schedule, vectors, directions, tuple(dict.fromkeys(p.read)))
+
+
+def _check_sequences(p: _Parser, cues: tuple[Cue, ...]) -> None:
+    """Each screen's cues (all of them on one screen; on a wall with tile cues, the shared ones
+    and its own): an endless cue only last, and every screen's cues as long as the others', so
+    the screens change cue together."""
+    tiles: list[tuple[int, int] | None] = sorted({cue.tile for cue in cues if cue.tile is not None}) or [None]
+    first: tuple[str, float] | None = None  # the first screen's name and length
+    for tile in tiles:
+        own = [(i, cue) for i, cue in enumerate(cues) if cue.tile is None or cue.tile == tile]
+        for i, cue in own[:-1]:
+            if cue.duration == math.inf:
+                raise p.fail("cue", i, None, f"an endless '{cue.kind}' cue can only be the last cue"
+                                             f"{_of_tile(tile)}; give it a duration")
+        length = sum(cue.total for _, cue in own)
+        name = f"tile {tile[0]},{tile[1]}" if tile is not None else ""
+        if first is None:
+            first = (name, length)
+        elif length != first[1]:
+            raise p.fail("cue", own[-1][0], None, f"{name}'s cues last {length:g} s, {first[0]}'s {first[1]:g} s; "
+                                                  f"every screen's cues must last alike, so the wall changes cue together")
+
+
+def _of_tile(tile: tuple[int, int] | None) -> str:
+    return "" if tile is None else f" of tile {tile[0]},{tile[1]}"
+
+
+def tiled(show: Show) -> bool:
+    """Whether the show gives screens of a wall cues of their own (each screen then lays its
+    picture out on itself, not on the whole wall)."""
+    return any(cue.tile is not None for cue in show.cues)
+
+
+def for_tile(show: Show, tile: tuple[int, int], wall: tuple[int, int] | None) -> Show:
+    """``show`` as screen ``tile`` of a ``wall`` (columns, rows) plays it: the shared cues and its
+    own. ShowError at the cue whose tile is outside the wall."""
+    if not tiled(show):
+        return show
+    columns, rows = wall or (1, 1)
+    for cue in show.cues:
+        if cue.tile is not None and not (cue.tile[0] < columns and cue.tile[1] < rows):
+            raise ShowError(show.path, cue.line, f"tile {cue.tile[0]},{cue.tile[1]} is outside a {columns}x{rows} "
+                                                 f"wall (columns 0-{columns - 1}, rows 0-{rows - 1})")
+    own = tuple(cue for cue in show.cues if cue.tile is None or cue.tile == tile)
+    if not own:
+        raise ShowError(show.path, 1, f"no cues for tile {tile[0]},{tile[1]} (give it 'tile = [{tile[0]}, "
+                                      f"{tile[1]}]' cues, or cues without a tile)")
+    return replace(show, cues=own)
 
 
 def _schedule(p: _Parser, table: dict[str, Any]) -> Schedule:
@@ -643,7 +694,19 @@ def _cue(p: _Parser, table: Any, index: int, dim: int | None) -> Cue:
         raise p.fail("cue", index, "transition", f"'transition' ({transition:g} s) is longer than the cue ({duration:g} s)")
     steer = _steer(p, table.get("steer", {}), index, duration)
     return Cue(settings, p.map.line("cue", index), duration, transition, repeat, str(table.get("name", "")), style,
-               steer, _motion(p, table, index, duration))
+               steer, _motion(p, table, index, duration), _tile(p, table, index))
+
+
+def _tile(p: _Parser, table: dict[str, Any], index: int) -> tuple[int, int] | None:
+    """``tile = [column, row]``: the cue belongs to that screen of a video wall."""
+    if "tile" not in table:
+        return None
+    raw = table["tile"]
+    if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                            and 0 <= v < MAX_WALL_SIDE for v in raw)):
+        raise p.fail("cue", index, "tile", f"'tile' must be [column, row], each 0 to {MAX_WALL_SIDE - 1}, "
+                                           f"got {raw!r}"[:200])
+    return raw[0], raw[1]
 
 
 def _motion(p: _Parser, table: dict[str, Any], index: int, duration: float) -> Motion | None:
