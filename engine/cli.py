@@ -176,6 +176,17 @@ def _followers(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(_host_port(part.strip()) for part in text.split(",") if part.strip())
 
 
+def _scheduler(text: str) -> str:
+    """A Dask scheduler's address: tcp://HOST:PORT (or tls://, ws://, wss://, or HOST:PORT). Never
+    empty: Dask would quietly start a cluster of its own on this machine instead."""
+    address = text.strip()
+    scheme, _, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in ("", "tcp", "tls", "ws", "wss") or not host or not port.isdigit() or any(c.isspace() for c in rest):
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} is not a scheduler's address, e.g. tcp://10.0.0.5:8786")
+    return address
+
+
 def _margin(text: str) -> float | None:
     """'auto' (None: measured) or seconds."""
     return None if text.strip().lower() == "auto" else _ranged(0.005, 5.0, "the margin")(text)
@@ -294,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--reactivity", type=REACTIVITY, default=1.0,
                         help="how much the music moves the show, 0..2 (default 1; 0 off)")
     farm = render.add_argument_group("render farm (pip install 'vernissage[farm]')")
-    farm.add_argument("--cluster", default=None, metavar="ADDRESS",
+    farm.add_argument("--cluster", type=_scheduler, default=None, metavar="ADDRESS",
                       help="render on the workers of the Dask scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 "
                            "(each needs the same model installed)")
     farm.add_argument("--chunk", type=_integer(1, 100_000, "the chunk"), default=None, metavar="FRAMES",

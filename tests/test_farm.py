@@ -157,6 +157,10 @@ def test_bad_farm_input_is_one_line(tmp_path, cluster, monkeypatch, caplog):
     assert main(["render", *WALK, "--frames", "5", "-o", str(tmp_path / "x.mkv"), "--cluster", "tcp://127.0.0.1:9"]) == 1
     assert time.monotonic() - began < 30
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in caplog.text
+    for address in ("", "tcp://", "http://host:1", "host"):  # an empty one would start a cluster here instead
+        with pytest.raises(SystemExit) as refused:
+            main(["render", *WALK, "--frames", "5", "-o", str(tmp_path / "x.mkv"), "--cluster", address])
+        assert refused.value.code == 2
     assert main(["render", *WALK, "--frames", "5", "-o", str(tmp_path / "y.mkv"), "--chunk", "3"]) == 2
     assert "--chunk is for a farm render" in caplog.text
     # a model that differs on the workers: the client's copy has other weights under the same name

@@ -39,6 +39,7 @@ class BoundedHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False  # closing never waits for a slow client
+    request_queue_size = 128  # socketserver's 5 left a burst of connections waiting seconds on SYN retries
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__(address, handler)
