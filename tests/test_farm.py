@@ -144,6 +144,9 @@ def test_a_worker_without_the_same_model_is_refused_in_one_line(tmp_path, monkey
         render_chunk(replace(job, model_sha256="0" * 64), Chunk(0, 0, 5), None)
     with pytest.raises(FarmError, match=r"^worker .+: no model elsewhere-model \(sha256 "):
         render_chunk(replace(job, model="elsewhere-model", model_path="/nowhere/elsewhere-model"), Chunk(0, 0, 5), None)
+    default = job_for(resolve(ProgramSpec(walk="wander", size=(64, 48))), 0.0, 10, tmp_path / "out.mkv", Delivery())
+    assert Path(default.model_path).is_absolute() and default.model == "digiface-dcgan64"  # never "default": a
+    # worker without the named model once loaded its own default under that word and was refused for its sha
     escaping = replace(job, show_name="x.toml", show_files=(("../../escape.toml", b""),), model_sha256=job.model_sha256)
     with pytest.raises(FarmError, match="leads out of its folder"):
         render_chunk(escaping, Chunk(0, 0, 5), None)

@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from engine.farm.errors import FarmError
-from engine.generators.catalog import model_identity
+from engine.generators.catalog import model_identity, resolve_model
 from engine.loop.program import Program, ProgramSpec, model_asked
 from engine.record.codecs import Delivery
 
@@ -54,8 +54,9 @@ class FarmJob:
 def job_for(program: Program, start: float, frames: int, output: Path, delivery: Delivery) -> FarmJob:
     """The job that renders ``frames`` frames of ``program`` from show time ``start``."""
     spec: ProgramSpec = program.spec
-    model_path = model_asked(spec, program.show)
-    name, sha = model_identity(model_path)
+    asked = model_asked(spec, program.show)
+    name, sha = model_identity(asked)
+    model_path = resolve_model(asked).resolve()  # not "default": a worker may mean another model by it
     files: list[tuple[str, bytes]] = []
     if program.show is not None:
         folder = program.show.path.resolve().parent
