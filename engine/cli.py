@@ -537,11 +537,15 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.chunk is not None and args.cluster is None:
         log.error("--chunk is for a farm render: give --cluster too")
         return 2
-    if args.replay is not None and args.cluster is not None:
-        log.error("--cluster renders shows; render a replay on one machine (its log is one performance)")
-        return 2
     if args.replay is not None:
         delivery = Delivery(args.codec, args.crf, args.preset, args.bitrate, args.audio)
+        if args.cluster is not None:
+            from engine.farm.client import replay_on_cluster
+
+            report = replay_on_cluster(args.replay, args.output, args.cluster, args.size,
+                                       progress=not args.no_progress, delivery=delivery, chunk=args.chunk)
+            log.info("replayed %d frames to %s on the cluster in %.1f s", report.frames, args.output, report.seconds)
+            return 0
         summary = run.replay(args.replay, args.output, args.size, progress=not args.no_progress, delivery=delivery)
         log.info("replayed %d frames to %s", summary["frames"], args.output)
         return 0

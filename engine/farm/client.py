@@ -1,4 +1,4 @@
-"""``vernissage render --cluster ADDRESS``: the chunks sent to a Dask scheduler, the results joined.
+"""``vernissage render [--replay LOG] --cluster ADDRESS``: chunks sent to a Dask scheduler, the results joined.
 
 The client reads the show and the music, asks each chunk of frames of the cluster's workers,
 writes what comes back to a scratch folder beside the output as it arrives (so memory holds a
@@ -18,15 +18,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from engine.commands import LoadShow
 from engine.farm.chunks import Chunk, chunk_frames, split
 from engine.farm.errors import FarmError
-from engine.farm.job import job_for
+from engine.farm.job import FarmJob, job_for, replay_job_for
 from engine.farm.join import join_video, write_frames, write_soundtrack
 from engine.farm.worker import ChunkResult, render_chunk
-from engine.inputs.audio import hear_track
+from engine.inputs.audio import HeardAudio, hear_track
 from engine.inputs.bindings import load_bindings
+from engine.inputs.performance_log import read_performance
 from engine.loop.program import Program
-from engine.loop.run import RenderReport
+from engine.loop.run import RenderReport, logged_program
 from engine.record.codecs import Delivery
 
 log = logging.getLogger(__name__)
@@ -38,19 +40,45 @@ def render_on_cluster(program: Program, output: Path, frames: int, address: str,
                       reactivity: float = 1.0, chunk: int | None = None) -> RenderReport:
     """Render as :func:`engine.loop.run.render` does, on the Dask cluster at ``address``;
     FarmError (one line) when the cluster cannot do it."""
+    began = time.perf_counter()
+    job = job_for(program, start, frames, output, delivery)
+    heard = None
+    if audio is not None:  # heard once, here: every chunk gets what a local render heard at its frames
+        bindings = load_bindings(program.show.path) if program.show is not None else []
+        heard = hear_track(audio, program.fps, reactivity, bindings, frames)
+    size = chunk_frames(program.fps, (program.settings.width, program.settings.height), chunk)
+    _run(job, split(frames, size), heard, output, address, program.fps, audio, progress)
+    return RenderReport(output, frames, time.perf_counter() - began)
+
+
+def replay_on_cluster(log_path: Path, output: Path, address: str, size: tuple[int, int] | None = None,
+                      progress: bool = True, delivery: Delivery = Delivery(), chunk: int | None = None) -> RenderReport:
+    """Render a performance as :func:`engine.loop.run.replay` does, on the Dask cluster at ``address``
+    (``delivery.soundtrack``: a track muxed beside it)."""
+    began = time.perf_counter()
+    performance = read_performance(log_path)
+    spec = logged_program(log_path, performance)
+    loaded_shows = any(isinstance(logged.command, LoadShow) for logged in performance.commands)
+    shows = None
+    if loaded_shows:  # the folder /show/load read from, as the replay finds it
+        header_shows = performance.header.get("shows")
+        shows = Path(header_shows) if header_shows else Path(spec.show).parent if spec.show else Path("shows")
+    frames = performance.end
+    job = replay_job_for(log_path, spec, frames, shows, output, delivery, size)
+    width, height = size or tuple(performance.header["size"])
+    _run(job, split(frames, chunk_frames(performance.fps, (width, height), chunk)), None, output, address,
+         performance.fps, delivery.soundtrack, progress)
+    return RenderReport(output, frames, time.perf_counter() - began)
+
+
+def _run(job: FarmJob, chunks: list[Chunk], heard: HeardAudio | None, output: Path, address: str, fps: Fraction,
+         soundtrack: Path | None, progress: bool) -> None:
+    """Every chunk of ``job`` rendered on the cluster and joined into ``output``."""
     try:
         from distributed import Client, as_completed
         from distributed.scheduler import KilledWorker
     except ImportError:
         raise FarmError("--cluster needs Dask's distributed package: pip install 'vernissage[farm]'") from None
-    began = time.perf_counter()
-    job = job_for(program, start, frames, output, delivery)
-    size = chunk_frames(program.fps, (program.settings.width, program.settings.height), chunk)
-    chunks = split(frames, size)
-    heard = None
-    if audio is not None:  # heard once, here: every chunk gets what a local render heard at its frames
-        bindings = load_bindings(program.show.path) if program.show is not None else []
-        heard = hear_track(audio, program.fps, reactivity, bindings, frames)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -62,24 +90,24 @@ def render_on_cluster(program: Program, output: Path, frames: int, address: str,
         if not workers:
             raise FarmError(f"the Dask scheduler at {address} has no workers; start some with "
                             f"`dask worker {address} --nthreads 1`")
-        log.info("rendering %d frames in %d chunks of %d on %d workers at %s", frames, len(chunks), size,
-                 len(workers), address)
+        log.info("rendering %d frames in %d chunks of %d on %d workers at %s", job.frames, len(chunks),
+                 chunks[0].frames, len(workers), address)
         scratch.mkdir(parents=True, exist_ok=True)
         shared_job = client.scatter(job, broadcast=True)
         shared_heard = client.scatter(heard, broadcast=True) if heard is not None else None
         futures = [client.submit(render_chunk, shared_job, c, shared_heard, key=f"vernissage-{job.key}-{c.index}",
                                  pure=False) for c in chunks]
         done: dict[int, Path | None] = {}
-        with tqdm(total=frames, unit="frame", disable=not progress, desc=f"{output.name} (cluster)") as bar:
+        with tqdm(total=job.frames, unit="frame", disable=not progress, desc=f"{output.name} (cluster)") as bar:
             for future in as_completed(futures, loop=client.loop):
                 result = _result(future, KilledWorker)
                 done[result.chunk.index] = _keep(result, job.suffix, scratch, output)
                 bar.update(result.chunk.frames)
                 future.release()
         if job.suffix:
-            join_video([(c.first, done[c.index]) for c in chunks], output, program.fps, frames, audio)  # type: ignore[misc]
-        elif audio is not None:
-            write_soundtrack(output, audio, Fraction(frames) / program.fps)
+            join_video([(c.first, done[c.index]) for c in chunks], output, fps, job.frames, soundtrack)  # type: ignore[misc]
+        elif soundtrack is not None:
+            write_soundtrack(output, soundtrack, Fraction(job.frames) / fps)
     except BaseException:
         for future in futures:
             future.cancel()
@@ -87,7 +115,6 @@ def render_on_cluster(program: Program, output: Path, frames: int, address: str,
     finally:
         client.close()
         shutil.rmtree(scratch, ignore_errors=True)
-    return RenderReport(output, frames, time.perf_counter() - began)
 
 
 def _result(future, killed: type[Exception]) -> ChunkResult:  # type: ignore[no-untyped-def]

@@ -410,28 +410,38 @@ def render(program: Program, output: Path, frames: int, start: float = 0.0, prog
     return RenderReport(output, made["frames"], time.perf_counter() - began)
 
 
-def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, progress: bool = True,
-           delivery: Delivery = Delivery()) -> dict[str, Any]:
-    """Render the performance in ``log_path`` to ``output``: every tick, as planned (what the
-    show heard is in the log; ``delivery.soundtrack`` only muxes a track beside it)."""
-    performance = read_performance(log_path)
-    header = performance.header
+def logged_program(log_path: Path, performance: RecordedPerformance) -> ProgramSpec:
+    """What the performance played, from its log's header; ShowError (file:1) when it cannot be."""
     try:
-        spec = ProgramSpec.from_json(header["program"])
+        return ProgramSpec.from_json(performance.header["program"])
     except (TypeError, ValueError) as exc:
         raise ShowError(log_path, 1, f"the header's program cannot be played ({exc})") from None
-    program = resolve(spec)
+
+
+def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, progress: bool = True,
+           delivery: Delivery = Delivery(), first: int = 0, end: int | None = None,
+           spec: ProgramSpec | None = None, shows: Path | None = None) -> dict[str, Any]:
+    """Render the performance in ``log_path`` to ``output``: every tick, as planned (what the
+    show heard is in the log; ``delivery.soundtrack`` only muxes a track beside it). ``first``,
+    ``end``: only those ticks (a render farm's chunk); ``spec``, ``shows``: the program to play
+    and the folder shows were loaded from, instead of the header's (a farm worker's own paths to
+    the same show, model and shows)."""
+    performance = read_performance(log_path)
+    header = performance.header
+    program = resolve(spec or logged_program(log_path, performance))
     display = HeadlessDisplay(tuple(size or header["size"]))  # type: ignore[arg-type]
     threads = header.get("torch_threads")  # the live run's: a face's last bit may depend on it
     process.configure(program.generator.placement, live=False, software_gl=is_software(display.ctx),
                       threads=threads if isinstance(threads, int) and 0 < threads <= 1024 else None)
-    shows = Path(header["shows"]) if header.get("shows") else None
+    if shows is None and header.get("shows"):
+        shows = Path(header["shows"])
     try:
         played = header.get("exit")
         image_exit = played if isinstance(played, int) and played in program.generator.resolutions else None
         loop, build, recorder, intake = _exact(program, display, performance.fps, float(header["start"]),
-                                               performance.keyframe_rate, output, performance.end, progress,
-                                               replay=performance, shows=shows, delivery=delivery, image_exit=image_exit)
+                                               performance.keyframe_rate, output, end or performance.end, progress,
+                                               replay=performance, shows=shows, delivery=delivery, image_exit=image_exit,
+                                               first=first)
         with signals_restored():
             _quit_on_signals(loop)
             loop.run()
