@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
@@ -69,3 +70,34 @@ def perform_and_replay(folder: Path, play: list[str], messages: list[tuple[str, 
     performance = read_performance(log_path)
     assert_replay_matches(performance, live_dir, replay_dir)
     return performance, errors
+
+
+def cli_in_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``vernissage ARGS`` run through ``engine.cli.main`` in this process, its log lines (as the
+    command line prints them) in ``stderr``: the same exit code and one-line errors as a process
+    of its own, without the seconds each new process spends importing torch."""
+    import logging
+    import os
+
+    from engine.cli import main
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    before = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's refusals
+            code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.chdir(before)
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return subprocess.CompletedProcess(list(args), code, "", stream.getvalue())

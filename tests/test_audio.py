@@ -22,7 +22,7 @@ from engine.commands import AudioFrame
 from engine.inputs.audio import AudioInput
 from engine.inputs.bindings import BindingError, load_bindings
 from engine.inputs.performance_log import PerformanceLogError, read_performance
-from helpers import assert_replay_matches, decode
+from helpers import assert_replay_matches, cli_in_process, decode
 
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 30
@@ -289,7 +289,8 @@ def test_tracks_that_cannot_be_used_are_one_line(tmp_path, name, content, messag
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)
-    done = vernissage("render", "--walk", "wander", "--size", "32x32", "--audio", str(path), "-o", str(tmp_path / "x.mp4"))
+    done = cli_in_process("render", "--walk", "wander", "--size", "32x32", "--audio", str(path), "-o",
+                          str(tmp_path / "x.mp4"), cwd=ROOT)
     err = done.stderr.strip().splitlines()
     assert done.returncode == 1 and len(err) == 1 and message in err[0] and str(path) in err[0], err
 

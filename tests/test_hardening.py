@@ -23,6 +23,7 @@ import torch
 from safetensors.torch import save_file
 
 from engine.cli import main
+from helpers import cli_in_process
 from engine.commands import NextFace, ReloadShow, SetFader, ShowLoaded, Slew, Snapshot
 from engine.frames import WalkSource, make_walk
 from engine.inputs.osc_server import SCHEDULE_PER_SENDER, CommandQueue, Incoming, OscServer
@@ -187,12 +188,12 @@ def test_a_command_that_raises_anything_is_counted_not_fatal(generator, caplog):
 def test_show_time_before_zero_waits_on_the_first_frame(tmp_path):
     timeline = Timeline(load_show(SHOWS / "never_existed.toml"), DIM)
     assert timeline(-100.0) == timeline(0.0) and timeline.portrait_at(-5000.0) is None
-    result = _cli("render", str(SHOWS / "never_existed.toml"), "-o", str(tmp_path / "early"), "--start=-100",
-                  "--frames", "3", "--size", "64x36", "--no-progress")
+    result = cli_in_process("render", str(SHOWS / "never_existed.toml"), "-o", str(tmp_path / "early"), "--start=-100",
+                            "--frames", "3", "--size", "64x36", "--no-progress")
     assert result.returncode == 0, result.stderr
     future = tmp_path / "future.toml"
     future.write_text((SHOWS / "never_existed.toml").read_text().replace('loop = true', 'loop = true\nanchor = "2099-01-01T10:00:00"'))
-    result = _cli("play", str(future), "--headless", "--size", "64x36", "--fps", "20", "--duration", "1")
+    result = cli_in_process("play", str(future), "--headless", "--size", "64x36", "--fps", "20", "--duration", "1")
     assert result.returncode == 0, result.stderr
 
 
@@ -502,7 +503,7 @@ def test_loading_the_playing_show_goes_on_where_it_is(generator):
 def test_a_long_show_renders_its_first_seconds_at_once(tmp_path):
     show = tmp_path / "long.toml"
     show.write_text('[show]\nfps = 10\n[[cue]]\nkind = "wander"\nduration = 1e9\n')
-    result = _cli("render", str(show), "-o", str(tmp_path / "first"), "--size", "32x32", "--no-progress")
+    result = cli_in_process("render", str(show), "-o", str(tmp_path / "first"), "--size", "32x32", "--no-progress")
     assert result.returncode == 0, result.stderr
     assert "rendering its first 10 s" in result.stderr and len(list((tmp_path / "first").glob("*.png"))) == 100
 

@@ -16,7 +16,7 @@ from engine.loop.clock import ShowClock
 from engine.loop.compositor import TextStyle
 from engine.loop.program import Program, ProgramSpec
 from engine.render.settings import RenderSettings
-from helpers import decode
+from helpers import cli_in_process, decode
 
 
 def render_offline(source, generator, settings, output, frames, fps=30, start=0.0):
@@ -75,6 +75,11 @@ def test_start_offset_renders_the_same_frames_later_in_the_show(tmp_path, genera
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
+    return cli_in_process(*args)
+
+
+def _process(*args: str) -> subprocess.CompletedProcess:
+    """The command line in a process of its own (argparse writes its refusals to stderr itself)."""
     return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True,
                           timeout=300)
 
@@ -100,7 +105,7 @@ def test_cli_reports_a_bad_model_in_one_line(tmp_path):
 
 
 def test_cli_rejects_a_bad_size():
-    result = _cli("render", "-o", "x.mp4", "--size", "big")
+    result = _process("render", "-o", "x.mp4", "--size", "big")
     assert result.returncode == 2 and "is not WIDTHxHEIGHT" in result.stderr
 
 

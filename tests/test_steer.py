@@ -15,7 +15,7 @@ from engine.generators.loading import load_generator
 from engine.latent.steering import Axis, Steering, steer_on_shell
 from engine.latent.directions import DirectionsError, load_directions
 from engine.steer.directions import _reading_weights, find_directions
-from helpers import perform_and_replay
+from helpers import cli_in_process, perform_and_replay
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "stylegan2"
@@ -209,8 +209,7 @@ def test_a_show_with_steer_renders_steered_faces(tmp_path, generator):
     plain = _steered_show(tmp_path / "plain", generator, "")
     frames = {}
     for name, show in (("steered", path), ("plain", plain)):
-        result = subprocess.run([sys.executable, "-m", "engine.cli", "render", str(show), "--frames", "16", "-o",
-                                 str(tmp_path / name)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        result = cli_in_process("render", str(show), "--frames", "16", "-o", str(tmp_path / name), cwd=ROOT)
         assert result.returncode == 0, result.stderr
         frames[name] = [np.asarray(Image.open(tmp_path / name / f"{i:06d}.png")).astype(int) for i in range(16)]
     difference = [np.abs(a - b).mean() for a, b in zip(frames["steered"], frames["plain"])]

@@ -183,11 +183,9 @@ def _show(folder: Path, cue: str, model: str = "turning.pkl") -> Path:
 
 
 def _cli(*args: str):
-    import subprocess
-    import sys
+    from helpers import cli_in_process
 
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[1])
+    return cli_in_process(*args, cwd=Path(__file__).resolve().parents[1])
 
 
 def test_a_turning_loop_cue_renders_and_ends_where_it_began(tmp_path):

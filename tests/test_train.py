@@ -19,6 +19,7 @@ from engine.generators.loading import load_generator
 from engine.train.data import DataError, load_images
 from engine.train.spectrum import reduced_spectra_torch, spectral_loss
 from engine.train.trainer import Recipe, Trainer, TrainError, run
+from helpers import cli_in_process
 from synthetic_images import write_images
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,9 +51,8 @@ def test_steps_run_with_finite_losses_and_the_model_plays(images, tmp_path):
     assert [h["step"] for h in history] == [0, 3, 6] and all(h["frechet_thumb8"] >= 0 for h in history)
     generator = load_generator(folder, device="cpu")
     assert generator.resolution == 32 and generator.frames(np.zeros((1, 100))).shape == (1, 32, 32, 3)
-    result = subprocess.run([sys.executable, "-m", "engine.cli", "render", "--walk", "wander", "--model", str(folder),
-                             "--frames", "2", "--size", "64x64", "-o", str(tmp_path / "out.mp4")],
-                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = cli_in_process("render", "--walk", "wander", "--model", str(folder), "--frames", "2", "--size", "64x64",
+                            "-o", str(tmp_path / "out.mp4"), cwd=ROOT)
     assert result.returncode == 0, result.stderr
 
 
