@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from pathlib import Path
 
 from engine.farm.errors import FarmError
@@ -49,10 +48,6 @@ class FarmJob:
             digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
         digest.update(f"{self.model_sha256}{self.start!r}{self.frames}{self.size}".encode())
         return digest.hexdigest()[:16]
-
-    @property
-    def fps(self) -> Fraction:
-        return Fraction(self.spec["fps"])
 
 
 def _files(paths: list[Path], folder: Path, what: str) -> tuple[tuple[str, bytes], ...]:
