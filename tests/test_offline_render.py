@@ -146,3 +146,16 @@ def test_look_flags_override_the_show(tmp_path):
 
     show_grain, no_grain, no_grain_again = frame("show"), frame("flat", "--grain", "0"), frame("flat2", "--grain", "0")
     assert np.array_equal(no_grain, no_grain_again) and not np.array_equal(show_grain, no_grain)
+
+
+def test_a_replay_at_another_size_makes_its_faces_at_the_exit_that_covers_it():
+    """A 720p set played at the 64-px exit, mastered at 4K, was made at 64 px and blown up 34
+    times (seen: a blurred grid of a face). At the live size the live exit keeps frames
+    bit-identical; at another size the exit is chosen for it."""
+    header = {"exit": 64, "size": [1280, 720]}
+    exits = (64, 128, 256, 512, 1024)
+    assert run.replay_exit(header, None, exits) == 64
+    assert run.replay_exit(header, (1280, 720), exits) == 64
+    assert run.replay_exit(header, (3840, 2160), exits) is None  # chosen by the render: the covering exit
+    assert run.replay_exit({"exit": 48, "size": [1280, 720]}, None, exits) is None  # not this model's
+    assert run.replay_exit({"size": [1280, 720]}, None, exits) is None  # an older log

@@ -418,6 +418,15 @@ def logged_program(log_path: Path, performance: RecordedPerformance) -> ProgramS
         raise ShowError(log_path, 1, f"the header's program cannot be played ({exc})") from None
 
 
+def replay_exit(header: dict[str, Any], size: tuple[int, int] | None, resolutions: tuple[int, ...]) -> int | None:
+    """The image exit a replay generates: at the live size the one the live run did (its frames
+    come out bit-identical); at another size (a 4K master of a 720p set) None, so the exit that
+    covers the new size is chosen: the same faces, sharp."""
+    played = header.get("exit")
+    same_size = size is None or list(size) == header.get("size")
+    return played if same_size and isinstance(played, int) and played in resolutions else None
+
+
 def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, progress: bool = True,
            delivery: Delivery = Delivery(), first: int = 0, end: int | None = None,
            spec: ProgramSpec | None = None, shows: Path | None = None) -> dict[str, Any]:
@@ -436,8 +445,7 @@ def replay(log_path: Path, output: Path, size: tuple[int, int] | None = None, pr
     if shows is None and header.get("shows"):
         shows = Path(header["shows"])
     try:
-        played = header.get("exit")
-        image_exit = played if isinstance(played, int) and played in program.generator.resolutions else None
+        image_exit = replay_exit(header, size, program.generator.resolutions)
         loop, build, recorder, intake = _exact(program, display, performance.fps, float(header["start"]),
                                                performance.keyframe_rate, output, end or performance.end, progress,
                                                replay=performance, shows=shows, delivery=delivery, image_exit=image_exit,
