@@ -16,7 +16,7 @@ import av
 
 from engine.farm.errors import FarmError
 from engine.record.soundtrack import Soundtrack, write_wav
-from engine.record.sinks import BT709
+from engine.record.sinks import tag_bt709
 
 
 def join_video(segments: Iterable[tuple[int, Path]], output: Path, fps: Fraction, frames: int,
@@ -34,9 +34,7 @@ def join_video(segments: Iterable[tuple[int, Path]], output: Path, fps: Fraction
                     if stream is None:
                         stream = container.add_stream_from_template(source)
                         stream.time_base = frame_time
-                        codec = stream.codec_context
-                        codec.color_primaries = codec.color_trc = codec.colorspace = BT709
-                        codec.color_range = 1
+                        tag_bt709(stream.codec_context)  # as a local render tags it
                         extradata = source.codec_context.extradata
                         if soundtrack is not None:
                             track = Soundtrack(container, soundtrack, output.suffix.lower())

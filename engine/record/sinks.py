@@ -103,8 +103,7 @@ class VideoFile:
         self._stream.time_base = 1 / rate
         codec = self._stream.codec_context
         codec.time_base = 1 / rate
-        codec.color_primaries = codec.color_trc = codec.colorspace = BT709
-        codec.color_range = 1  # limited ("TV") range, what players expect of H.264/ProRes
+        tag_bt709(codec)
         self.accepts_yuv420 = spec.pix_fmt == "yuv420p"
 
     @property
@@ -156,6 +155,12 @@ class VideoFile:
             raise RecordError(f"{self.path}: finishing the file failed ({problem}); "
                               f"it holds {self.frames_on_disk} of {self.frames_written} frames")
         self._complete = True
+
+
+def tag_bt709(codec: av.codec.context.CodecContext) -> None:
+    """Mark a video stream BT.709, limited ("TV") range: what players expect of H.264/ProRes."""
+    codec.color_primaries = codec.color_trc = codec.colorspace = BT709
+    codec.color_range = 1
 
 
 def count_frames(path: Path) -> int:
