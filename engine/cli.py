@@ -695,18 +695,18 @@ def _writable(path: Path) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     from engine.generators.catalog import has_input_transform_of, has_w_space_of, latent_dim_of
     from engine.inputs.bindings import load_bindings
-    from engine.show.schema import check_model_fits, for_tile, load_show, model_near
+    from engine.show.schema import check_model_fits, for_tile, load_show, model_near, screen_plays, tiles_of
 
     show = load_show(args.show, latent_dim=latent_dim_of)
     model = model_near(show.path.parent, show.settings.model)
     check_model_fits(show, has_w_space_of(model), has_input_transform_of(model))
     load_bindings(args.show)  # play reads the show's [[binding]] tables too
-    tiles = sorted({cue.tile for cue in show.cues if cue.tile is not None})
+    tiles = tiles_of(show.cues)
     if args.wall is not None:
         for column in range(args.wall[0]):
             for row in range(args.wall[1]):
                 for_tile(show, (column, row), args.wall)  # a tile off the wall, or a screen with nothing to play
-    length = sum(c.total for c in show.cues if c.tile in (None, tiles[0])) if tiles else show.duration
+    length = sum(c.total for c in show.cues if screen_plays(c, tiles[0])) if tiles else show.duration
     length_text = f"{length:g} s" if math.isfinite(length) else "endless"
     screens = f", cues of their own for {len(tiles)} screens" if tiles else ""
     print(f"{args.show}: ok ({len(show.cues)} cues, {length_text}{', loops' if show.settings.loop else ''}{screens})")

@@ -494,16 +494,15 @@ def _check_sequences(p: _Parser, cues: tuple[Cue, ...]) -> None:
     """Each screen's cues (all of them on one screen; on a wall with tile cues, the shared ones
     and its own): an endless cue only last, and every screen's cues as long as the others', so
     the screens change cue together."""
-    tiles: list[tuple[int, int] | None] = sorted({cue.tile for cue in cues if cue.tile is not None}) or [None]
     first: tuple[str, float] | None = None  # the first screen's name and length
-    for tile in tiles:
-        own = [(i, cue) for i, cue in enumerate(cues) if cue.tile is None or cue.tile == tile]
+    for tile in tiles_of(cues) or [None]:
+        own = [(i, cue) for i, cue in enumerate(cues) if screen_plays(cue, tile)]
+        name = f"tile {tile[0]},{tile[1]}" if tile is not None else ""
         for i, cue in own[:-1]:
             if cue.duration == math.inf:
                 raise p.fail("cue", i, None, f"an endless '{cue.kind}' cue can only be the last cue"
-                                             f"{_of_tile(tile)}; give it a duration")
+                                             f"{' of ' + name if name else ''}; give it a duration")
         length = sum(cue.total for _, cue in own)
-        name = f"tile {tile[0]},{tile[1]}" if tile is not None else ""
         if first is None:
             first = (name, length)
         elif length != first[1]:
@@ -511,14 +510,20 @@ def _check_sequences(p: _Parser, cues: tuple[Cue, ...]) -> None:
                                                   f"every screen's cues must last alike, so the wall changes cue together")
 
 
-def _of_tile(tile: tuple[int, int] | None) -> str:
-    return "" if tile is None else f" of tile {tile[0]},{tile[1]}"
+def screen_plays(cue: Cue, tile: tuple[int, int] | None) -> bool:
+    """Whether screen ``tile`` of a wall plays ``cue``: its own cues, and those without a tile."""
+    return cue.tile is None or cue.tile == tile
+
+
+def tiles_of(cues: tuple[Cue, ...]) -> list[tuple[int, int]]:
+    """The screens that have cues of their own, in order; none for a show laid out on one canvas."""
+    return sorted({cue.tile for cue in cues if cue.tile is not None})
 
 
 def tiled(show: Show) -> bool:
     """Whether the show gives screens of a wall cues of their own (each screen then lays its
     picture out on itself, not on the whole wall)."""
-    return any(cue.tile is not None for cue in show.cues)
+    return bool(tiles_of(show.cues))
 
 
 def for_tile(show: Show, tile: tuple[int, int], wall: tuple[int, int] | None) -> Show:
@@ -531,7 +536,7 @@ def for_tile(show: Show, tile: tuple[int, int], wall: tuple[int, int] | None) ->
         if cue.tile is not None and not (cue.tile[0] < columns and cue.tile[1] < rows):
             raise ShowError(show.path, cue.line, f"tile {cue.tile[0]},{cue.tile[1]} is outside a {columns}x{rows} "
                                                  f"wall (columns 0-{columns - 1}, rows 0-{rows - 1})")
-    own = tuple(cue for cue in show.cues if cue.tile is None or cue.tile == tile)
+    own = tuple(cue for cue in show.cues if screen_plays(cue, tile))
     if not own:
         raise ShowError(show.path, 1, f"no cues for tile {tile[0]},{tile[1]} (give it 'tile = [{tile[0]}, "
                                       f"{tile[1]}]' cues, or cues without a tile)")
