@@ -18,7 +18,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from engine.commands import LoadShow
 from engine.farm.chunks import Chunk, chunk_frames, split
 from engine.farm.errors import FarmError
 from engine.farm.job import FarmJob, job_for, replay_job_for
@@ -57,18 +56,11 @@ def replay_on_cluster(log_path: Path, output: Path, address: str, size: tuple[in
     (``delivery.soundtrack``: a track muxed beside it)."""
     began = time.perf_counter()
     performance = read_performance(log_path)
-    spec = logged_program(log_path, performance)
-    loaded_shows = any(isinstance(logged.command, LoadShow) for logged in performance.commands)
-    shows = None
-    if loaded_shows:  # the folder /show/load read from, as the replay finds it
-        header_shows = performance.header.get("shows")
-        shows = Path(header_shows) if header_shows else Path(spec.show).parent if spec.show else Path("shows")
-    frames = performance.end
-    job = replay_job_for(log_path, spec, frames, shows, output, delivery, size)
+    job = replay_job_for(log_path, performance, logged_program(log_path, performance), output, delivery, size)
     width, height = size or tuple(performance.header["size"])
-    _run(job, split(frames, chunk_frames(performance.fps, (width, height), chunk)), None, output, address,
+    _run(job, split(job.frames, chunk_frames(performance.fps, (width, height), chunk)), None, output, address,
          performance.fps, delivery.soundtrack, progress)
-    return RenderReport(output, frames, time.perf_counter() - began)
+    return RenderReport(output, job.frames, time.perf_counter() - began)
 
 
 def _run(job: FarmJob, chunks: list[Chunk], heard: HeardAudio | None, output: Path, address: str, fps: Fraction,

@@ -12,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from engine.farm.errors import FarmError
 from engine.generators.catalog import model_identity, resolve_model
-from engine.loop.program import DEFAULT_SHOW, Program, ProgramSpec, load_checked_show, model_asked
+from engine.commands import LoadShow
+from engine.inputs.performance_log import RecordedPerformance
+from engine.loop.program import DEFAULT_SHOW, Program, ProgramSpec, load_checked_show, model_asked, shows_folder
 from engine.record.codecs import Delivery
 from engine.show import Show
 
@@ -40,9 +43,10 @@ class FarmJob:
     shows_files: tuple[tuple[str, bytes], ...] = ()  # the folder the performance loaded shows from
     size: tuple[int, int] | None = None  # a replay's --size (None: the performance's own)
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """Names the job on a worker (its program is kept between chunks of one job)."""
+        """Names the job on a worker (its program is kept between chunks of one job); worked out
+        once per copy of the job (it hashes every shipped file, and each chunk's key names it)."""
         digest = hashlib.sha256(json.dumps(self.spec, sort_keys=True).encode())
         for name, data in (*self.show_files, ("replay", self.replay), *self.shows_files):
             digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
@@ -83,15 +87,16 @@ def job_for(program: Program, start: float, frames: int, output: Path, delivery:
                    output.suffix.lower(), replace(delivery, soundtrack=None))
 
 
-def replay_job_for(log_path: Path, spec: ProgramSpec, frames: int, shows: Path | None, output: Path,
+def replay_job_for(log_path: Path, performance: RecordedPerformance, spec: ProgramSpec, output: Path,
                    delivery: Delivery, size: tuple[int, int] | None) -> FarmJob:
-    """The job that replays the performance in ``log_path`` (which played ``spec``; it loaded
-    shows from ``shows``, None when it loaded none)."""
+    """The job that replays ``performance`` (read from ``log_path``; it played ``spec``), with the
+    folder it loaded shows from when it loaded any, found as the replay finds it."""
     show = None if spec.walk else load_checked_show(spec.show or DEFAULT_SHOW)
-    shows_files = ()
-    if shows is not None:
-        folder = shows.resolve()
+    shows_files: tuple[tuple[str, bytes], ...] = ()
+    if any(isinstance(logged.command, LoadShow) for logged in performance.commands):
+        logged_shows = performance.header.get("shows")
+        folder = shows_folder(Path(logged_shows) if logged_shows else None, show).resolve()
         shows_files = _files(sorted(p for p in folder.rglob("*") if p.is_file()), folder, "the shows it loaded from")
     fixed = replace(spec, show=None, model=None)
-    return FarmJob(fixed.to_json(), _show_files(show), *_model(spec, show), 0.0, frames, output.suffix.lower(),
-                   replace(delivery, soundtrack=None), log_path.read_bytes(), shows_files, size)
+    return FarmJob(fixed.to_json(), _show_files(show), *_model(spec, show), 0.0, performance.end,
+                   output.suffix.lower(), replace(delivery, soundtrack=None), log_path.read_bytes(), shows_files, size)

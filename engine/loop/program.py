@@ -116,6 +116,12 @@ def own_cues(spec: ProgramSpec, show: Show) -> Show:
     return for_tile(show, (column, row), (columns, rows))
 
 
+def shows_folder(asked: Path | None, show: Show | None) -> Path:
+    """Where /vernissage/show/load reads shows: the folder asked for (--shows), else the playing
+    show's own folder, else shows/."""
+    return asked or (show.path.parent if show is not None else Path("shows"))
+
+
 def load_checked_show(path: str | Path) -> Show:
     """A show, checked against the models that exist (their latent sizes included)."""
     return load_show(path, latent_dim=latent_dim_of)

@@ -50,7 +50,7 @@ from engine.loop.opening import OpeningHours
 from engine.loop.options import ControlOptions, PlayOptions
 from engine.loop.pacing import DisplayPacer, ExactPacer
 from engine.loop.plugins import Setup
-from engine.loop.program import Program, ProgramSpec, load_checked_show, resolve
+from engine.loop.program import Program, ProgramSpec, load_checked_show, resolve, shows_folder
 from engine.loop.runahead import RunAhead
 from engine.loop.show_loader import ShowLoader
 from engine.loop.show_state import PUSH_EXPECTED, ShowState
@@ -154,7 +154,7 @@ class _Build:
 def _show_loader(program: Program, folder: Path | None, intake: CommandIntake,
                  registry: Registry | None, owner: RunAhead) -> ShowLoader:
     """/vernissage/show/load: shows from ``folder``, else the show's own folder, else shows/."""
-    root = folder or (program.show.path.parent if program.show else Path("shows"))
+    root = shows_folder(folder, program.show)
 
     def build(path: Path, name: str) -> ShowLoaded:
         show = load_checked_show(path)
