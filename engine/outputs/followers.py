@@ -67,8 +67,8 @@ class FollowerRelay:
 
     def _measure(self, fps: float) -> None:
         slowest: float | None = None
-        for _, address in list(self._targets):
-            trips = self._round_trips(address)
+        for sock, address in list(self._targets):
+            trips = self._round_trips(sock.family, address)
             if not trips:
                 log.error("--follower-margin auto: %s:%d never answered /vernissage/status; is it playing with "
                           "--osc %d?", address[0], address[1], address[1])
@@ -82,11 +82,11 @@ class FollowerRelay:
         log.info("followers answer within %.1f ms: commands go %.0f ms ahead", 1000 * slowest, 1000 * self.margin)
 
     @staticmethod
-    def _round_trips(address: tuple) -> list[float]:
-        """Seconds from each status query to its answer (queries not answered are left out)."""
+    def _round_trips(family: socket.AddressFamily, address: tuple) -> list[float]:
+        """Seconds from each status query to its answer (queries not answered are left out); a
+        socket of its own, so answers never reach the one bundles go out on."""
         trips = []
         query = OscMessageBuilder("/vernissage/status").build().dgram
-        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         with socket.socket(family, socket.SOCK_DGRAM) as sock:
             for _ in range(PROBES):
                 asked = time.perf_counter()
